@@ -1,0 +1,122 @@
+//! One numbered data file: create with its header, append at the end,
+//! read a record at an offset with one positioned read, sync. Record bytes
+//! come from `record.rs`; when to sync is decided in `durability.rs`.
+//! Bytes below the file's committed length never change.
+
+use std::fs::{File, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::error::{Error, Result};
+use super::format::*;
+
+/// Counts positioned reads, so tests and INFO can check "one read per hit".
+pub static READS: AtomicU64 = AtomicU64::new(0);
+
+/// An open data file.
+#[derive(Debug)]
+pub struct DataFile {
+    /// File id (its number).
+    pub id: u32,
+    /// Full path.
+    pub path: PathBuf,
+    file: File,
+}
+
+impl DataFile {
+    /// Creates a new file with its header (fails if it exists).
+    pub fn create(dir: &Path, id: u32) -> Result<DataFile> {
+        let path = dir.join(data_file_name(id));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        let mut header = [0u8; FILE_HEADER_LEN];
+        header[..FILE_MAGIC.len()].copy_from_slice(&FILE_MAGIC);
+        header[FILE_VERSION_AT..FILE_VERSION_AT + 2].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        file.write_all_at(&header, 0)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(DataFile { id, path, file })
+    }
+
+    /// Opens an existing file for reading and (if it is the active one)
+    /// appending.
+    pub fn open(dir: &Path, id: u32) -> Result<DataFile> {
+        let path = dir.join(data_file_name(id));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(DataFile { id, path, file })
+    }
+
+    /// Checks the file header given the file's first bytes.
+    pub fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
+        let bad = |version| Error::BadHeader {
+            path: path.to_path_buf(),
+            version,
+        };
+        if bytes.len() < FILE_HEADER_LEN || bytes[..FILE_MAGIC.len()] != FILE_MAGIC {
+            return Err(bad(0));
+        }
+        let version = u16::from_le_bytes([bytes[FILE_VERSION_AT], bytes[FILE_VERSION_AT + 1]]);
+        if version != FORMAT_VERSION {
+            return Err(bad(version));
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` at `offset` (the caller tracks the end of the file).
+    pub fn write_at(&self, bytes: &[u8], offset: u64) -> Result<()> {
+        self.file
+            .write_all_at(bytes, offset)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset` with one `pread` (a
+    /// regular file only returns short at end of file, which is corruption).
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        READS.fetch_add(1, Ordering::Relaxed);
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => {
+                    return Err(Error::Corrupt {
+                        file: self.id,
+                        offset,
+                        reason: "record runs past the end of the file",
+                    })
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(&self.path, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes written bytes to stable storage (fdatasync).
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Cuts the file back to `len` bytes (used to drop a torn tail or a
+    /// partially written batch).
+    pub fn truncate(&self, len: u64) -> Result<()> {
+        self.file.set_len(len).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Current size on disk.
+    pub fn len(&self) -> Result<u64> {
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}

@@ -1,0 +1,55 @@
+//! The byte layout of data files, as constants. docs/FORMAT.md is the prose
+//! description; each offset here builds on the previous one so the two
+//! cannot silently drift apart (a test in `record.rs` decodes FORMAT.md's
+//! example record byte for byte).
+
+/// First eight bytes of every data file.
+pub const FILE_MAGIC: [u8; 8] = *b"SLOWPOKE";
+/// Format version written in the file header.
+pub const FORMAT_VERSION: u16 = 1;
+/// File header: magic (8), version (2, LE), reserved zero (6).
+pub const FILE_HEADER_LEN: usize = 16;
+/// Offset of the version inside the file header.
+pub const FILE_VERSION_AT: usize = FILE_MAGIC.len();
+
+/// Record: CRC-32C of every following byte of the record.
+pub const REC_CRC_AT: usize = 0;
+/// Record: flags byte (see `FLAG_*`).
+pub const REC_FLAGS_AT: usize = REC_CRC_AT + 4;
+/// Record: absolute expiry, ms since the Unix epoch, 0 = none.
+pub const REC_EXPIRES_AT: usize = REC_FLAGS_AT + 1;
+/// Record: key length.
+pub const REC_KEY_LEN_AT: usize = REC_EXPIRES_AT + 8;
+/// Record: value length.
+pub const REC_VALUE_LEN_AT: usize = REC_KEY_LEN_AT + 4;
+/// Record header length; the key starts here, the value follows the key.
+pub const REC_HEADER_LEN: usize = REC_VALUE_LEN_AT + 4;
+
+/// Flag: the record deletes its key (value length is 0).
+pub const FLAG_TOMBSTONE: u8 = 0x01;
+/// Flag: reserved for compressed values; never written by version 1.
+pub const FLAG_COMPRESSED: u8 = 0x02;
+/// Flag: the record deletes every key written before it (FLUSHALL);
+/// key and value are empty.
+pub const FLAG_CLEAR_ALL: u8 = 0x04;
+/// Flags a version-1 reader understands.
+pub const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_COMPRESSED | FLAG_CLEAR_ALL;
+
+/// Largest key or value, as in Redis (512 MiB).
+pub const MAX_KEY_LEN: usize = 512 * 1024 * 1024;
+/// Largest value (512 MiB).
+pub const MAX_VALUE_LEN: usize = 512 * 1024 * 1024;
+
+/// Data file name for a file id: ten decimal digits and `.data`.
+pub fn data_file_name(id: u32) -> String {
+    format!("{id:010}.data")
+}
+
+/// Parses a data file name back into its id.
+pub fn parse_data_file_name(name: &str) -> Option<u32> {
+    let digits = name.strip_suffix(".data")?;
+    if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}

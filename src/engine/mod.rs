@@ -1,0 +1,858 @@
+//! The storage engine: a Bitcask-style log of numbered data files with an
+//! ordered in-RAM index of keys. Values live only on disk (the OS page cache
+//! is the cache): a hit is one positioned read, a miss or an expired key no
+//! I/O at all. The engine knows nothing of tokio, RESP or Redis.
+//!
+//! Concurrency: readers take the index read lock just long enough to copy a
+//! `Location`, then read the file without any lock. Writers serialise on
+//! the write lock, append their records with one `pwrite`, take the index
+//! write lock only to apply them, and wait for fsync (if the policy asks)
+//! after releasing everything, sharing one fsync between them.
+
+pub mod data_file;
+pub mod dir;
+pub mod durability;
+pub mod error;
+pub mod expiry;
+pub mod format;
+pub mod index;
+pub mod record;
+pub mod recovery;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use data_file::DataFile;
+pub use durability::FsyncPolicy;
+use durability::{PolicyCell, SyncState};
+pub use error::{Error, Result};
+pub use expiry::{Clock, ManualClock, SystemClock};
+use format::*;
+use index::Index;
+pub use index::Location;
+pub use recovery::{Damage, RecoveryReport};
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The active file rotates once it would grow past this size
+    /// (default 128 MiB; at most 4 GiB so offsets fit in 32 bits).
+    pub max_file_size: u64,
+    /// When appended records are fsynced.
+    pub fsync: FsyncPolicy,
+    /// How often the expiry cycle runs.
+    pub expiry_interval: Duration,
+    /// The clock used for expiry.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_file_size: 128 * 1024 * 1024,
+            fsync: FsyncPolicy::EverySec,
+            expiry_interval: Duration::from_millis(100),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Figures for INFO and tests.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Live keys (including expired keys the cycle has not removed yet).
+    pub keys: usize,
+    /// Keys with an expiry.
+    pub keys_with_expiry: usize,
+    /// Number of data files.
+    pub data_files: usize,
+    /// Total bytes appended since open.
+    pub bytes_written: u64,
+    /// Number of fsyncs since open.
+    pub fsyncs: u64,
+    /// Keys removed by the expiry cycle since open.
+    pub expired_keys: u64,
+    /// The error that stopped writes, if any.
+    pub write_failure: Option<String>,
+    /// Id of the active file.
+    pub active_file: u32,
+}
+
+#[derive(Debug)]
+struct Writer {
+    active: Arc<DataFile>,
+    /// Where the next record goes in the active file.
+    len: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    dir: PathBuf,
+    max_file_size: u64,
+    clock: Arc<dyn Clock>,
+    policy: PolicyCell,
+    _lock: dir::DirLock,
+    index: RwLock<Index>,
+    files: RwLock<HashMap<u32, Arc<DataFile>>>,
+    writer: Mutex<Writer>,
+    sync: SyncState,
+    closed: AtomicBool,
+    expired_keys: std::sync::atomic::AtomicU64,
+}
+
+/// What a write must wait for before it is acknowledged (see
+/// `Engine::transaction_nowait`). Tickets merge: waiting for the later of
+/// two covers both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use]
+pub struct SyncTicket(Option<u64>);
+
+impl SyncTicket {
+    /// True when nothing needs to be waited for.
+    pub fn is_done(&self) -> bool {
+        self.0.is_none()
+    }
+    /// The ticket covering both.
+    pub fn merge(self, other: SyncTicket) -> SyncTicket {
+        SyncTicket(self.0.max(other.0))
+    }
+}
+
+/// An open store. `Send + Sync`: share it with `Arc`.
+#[derive(Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    background: Mutex<Option<(mpsc::Sender<()>, Vec<JoinHandle<()>>)>>,
+    report: RecoveryReport,
+    open_time: Duration,
+}
+
+fn read_lock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+fn write_lock<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+fn mutex<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn check_lengths(key: &[u8], value: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(Error::TooLarge {
+            what: "key",
+            len: key.len() as u64,
+            max: MAX_KEY_LEN as u64,
+        });
+    }
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Error::TooLarge {
+            what: "value",
+            len: value.len() as u64,
+            max: MAX_VALUE_LEN as u64,
+        });
+    }
+    Ok(())
+}
+
+/// The end of a prefix range: the smallest key greater than every key
+/// that starts with `prefix` (None when there is none, e.g. all 0xFF).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl Engine {
+    /// Opens (creating if needed) the store in `dir`, rebuilding the index
+    /// from its data files.
+    ///
+    /// # Errors
+    /// `Error::Locked` if another handle holds the directory; `Error::Io`
+    /// or `Error::BadHeader` when files cannot be read. Damaged records
+    /// never stop an open: they are reported in `recovery_report`.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Engine> {
+        let started = Instant::now();
+        let dir = dir.as_ref().to_path_buf();
+        let lock = dir::lock(&dir)?;
+        let max_file_size = options
+            .max_file_size
+            .clamp(FILE_HEADER_LEN as u64 + 1, u64::from(u32::MAX));
+        let now = options.clock.now_ms();
+        let ids = dir::data_file_ids(&dir)?;
+        let mut index = Index::new();
+        let mut report = RecoveryReport::default();
+        let mut files = HashMap::new();
+        let mut active_len = FILE_HEADER_LEN as u64;
+        let mut last_progress = Instant::now();
+        for (i, &id) in ids.iter().enumerate() {
+            let newest = i + 1 == ids.len();
+            active_len = recovery::recover_file(&dir, id, newest, &mut index, &mut report, now)?;
+            files.insert(id, Arc::new(DataFile::open(&dir, id)?));
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                tracing::info!(
+                    files = i + 1,
+                    of = ids.len(),
+                    keys = index.len(),
+                    "loading data files"
+                );
+                last_progress = Instant::now();
+            }
+        }
+        let active = match ids.last() {
+            // A newest file already at its size limit starts a new one.
+            Some(&id) if active_len < max_file_size => files.get(&id).cloned(),
+            _ => None,
+        };
+        let active = match active {
+            Some(f) => f,
+            None => {
+                let id = ids.last().map_or(1, |&id| id + 1);
+                let f = Arc::new(DataFile::create(&dir, id)?);
+                f.sync()?;
+                dir::sync_dir(&dir)?;
+                files.insert(id, Arc::clone(&f));
+                active_len = FILE_HEADER_LEN as u64;
+                f
+            }
+        };
+        let shared = Arc::new(Shared {
+            dir,
+            max_file_size,
+            clock: options.clock,
+            policy: PolicyCell::new(options.fsync),
+            _lock: lock,
+            index: RwLock::new(index),
+            files: RwLock::new(files),
+            sync: SyncState::new(Arc::clone(&active)),
+            writer: Mutex::new(Writer {
+                active,
+                len: active_len,
+            }),
+            closed: AtomicBool::new(false),
+            expired_keys: Default::default(),
+        });
+        let background = start_background(&shared, options.expiry_interval)?;
+        Ok(Engine {
+            shared,
+            background: Mutex::new(Some(background)),
+            report,
+            open_time: started.elapsed(),
+        })
+    }
+
+    /// What the open found (files read, damaged records).
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.report
+    }
+
+    /// How long `open` took.
+    pub fn open_time(&self) -> Duration {
+        self.open_time
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// Milliseconds since the epoch by the store's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ms()
+    }
+
+    /// The current fsync policy.
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.shared.policy.get()
+    }
+
+    /// Changes the fsync policy from now on.
+    pub fn set_fsync_policy(&self, p: FsyncPolicy) {
+        self.shared.policy.set(p);
+    }
+
+    /// The location of a live (present, unexpired) key; no I/O.
+    pub fn meta(&self, key: &[u8]) -> Option<Location> {
+        let loc = read_lock(&self.shared.index).get(key)?;
+        (!expiry::is_expired(&loc, self.now_ms())).then_some(loc)
+    }
+
+    /// True when `key` is live; no I/O.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.meta(key).is_some()
+    }
+
+    /// The value of `key`: one positioned read for a hit, none for a miss.
+    ///
+    /// # Errors
+    /// `Error::Io` if the read fails, `Error::Corrupt` if the record on disk
+    /// fails its checksum.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        match self.meta(key) {
+            Some(loc) => self.shared.read_value(key, &loc).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The value and its location (expiry) in one call.
+    pub fn get_with_meta(&self, key: &[u8]) -> Result<Option<(Bytes, Location)>> {
+        match self.meta(key) {
+            Some(loc) => Ok(Some((self.shared.read_value(key, &loc)?, loc))),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `value` under `key`, with an absolute expiry in ms (None =
+    /// persistent). An expiry in the past deletes the key.
+    pub fn put(&self, key: &[u8], value: &[u8], expires_at: Option<u64>) -> Result<()> {
+        self.transaction(|t| t.put(key, value, expires_at))
+    }
+
+    /// Deletes `key`; true if it was live.
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        self.transaction(|t| t.delete(key))
+    }
+
+    /// Sets or clears the expiry of a live key (rewrites its record, so
+    /// the new expiry survives a restart); false if the key is absent.
+    pub fn set_expiry(&self, key: &[u8], expires_at: Option<u64>) -> Result<bool> {
+        self.transaction(|t| t.set_expiry(key, expires_at))
+    }
+
+    /// Runs `f` atomically: no other write interleaves, and readers see
+    /// either none or all of its writes, which reach the log in one append.
+    /// If `f` returns an error nothing is written. Under `always` this
+    /// returns only once the writes are on stable storage.
+    pub fn transaction<R>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
+        let (out, ticket) = self.transaction_nowait(f)?;
+        self.wait_durable(ticket)?;
+        Ok(out)
+    }
+
+    /// Like `transaction`, but never waits for fsync: under `always` the
+    /// returned ticket must be passed to `wait_durable` before the write is
+    /// acknowledged. Lets an async caller wait on a blocking thread, and
+    /// lets many writers share one fsync.
+    pub fn transaction_nowait<R>(
+        &self,
+        f: impl FnOnce(&mut Txn<'_>) -> Result<R>,
+    ) -> Result<(R, SyncTicket)> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let writer = mutex(&self.shared.writer);
+        let mut txn = Txn {
+            shared: &self.shared,
+            now: self.now_ms(),
+            batch: Vec::new(),
+            overlay: BTreeMap::new(),
+            cleared: false,
+            written: Vec::new(),
+        };
+        let out = f(&mut txn)?;
+        let seq = self.shared.commit(writer, &txn.batch)?;
+        let ticket = match seq {
+            Some(seq) if self.shared.policy.get() == FsyncPolicy::Always => SyncTicket(Some(seq)),
+            _ => SyncTicket(None),
+        };
+        Ok((out, ticket))
+    }
+
+    /// Blocks until the writes behind `ticket` are on stable storage (a
+    /// no-op for tickets from `everysec`/`no` writes).
+    pub fn wait_durable(&self, ticket: SyncTicket) -> Result<()> {
+        match ticket.0 {
+            Some(seq) => self.shared.sync.sync_to(seq),
+            None => Ok(()),
+        }
+    }
+
+    /// Live keys within the bounds, in order (or reverse order), at most
+    /// `limit`, with their locations. Resume a walk by passing the last key
+    /// returned as an excluded bound. Holds the index lock only for this
+    /// one page.
+    pub fn range(
+        &self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Location)> {
+        let now = self.now_ms();
+        let mut out = Vec::new();
+        if limit == 0 {
+            return out;
+        }
+        read_lock(&self.shared.index).walk(start, end, reverse, |k, loc| {
+            if !expiry::is_expired(&loc, now) {
+                out.push((k.to_vec(), loc));
+            }
+            out.len() < limit
+        });
+        out
+    }
+
+    /// Like `range` but also visits expired entries and reports how many
+    /// entries were examined; for cursors that must make progress.
+    pub fn walk_page(
+        &self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        max_visited: usize,
+        mut f: impl FnMut(&[u8], &Location) -> bool,
+    ) -> Option<Vec<u8>> {
+        let mut visited = 0;
+        let mut last = None;
+        read_lock(&self.shared.index).walk(start, end, reverse, |k, loc| {
+            visited += 1;
+            let go_on = f(k, &loc);
+            if visited >= max_visited || !go_on {
+                last = Some(k.to_vec());
+                return false;
+            }
+            true
+        });
+        last
+    }
+
+    /// Live keys starting with `prefix`, after `after` if given, at most `limit`.
+    pub fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Location)> {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
+        let end = prefix_end(prefix);
+        let end_bound = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        self.range(start, end_bound, false, limit)
+    }
+
+    /// Deletes every key starting with `prefix`; returns how many.
+    pub fn delete_prefix(&self, prefix: &[u8]) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let page = self.scan_prefix(prefix, None, 1000);
+            if page.is_empty() {
+                return Ok(total);
+            }
+            total += self.transaction(|t| {
+                let mut n = 0;
+                for (k, _) in &page {
+                    n += usize::from(t.delete(k)?);
+                }
+                Ok(n)
+            })?;
+        }
+    }
+
+    /// Removes every key, durably: a clear-all record goes to a fresh file,
+    /// then older files are deleted, so their space comes back at once.
+    pub fn clear(&self) -> Result<()> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let mut writer = mutex(&self.shared.writer);
+        self.shared.rotate(&mut writer)?;
+        let mut batch = Vec::new();
+        record::encode_into(&mut batch, FLAG_CLEAR_ALL, 0, b"", b"");
+        let active_id = writer.active.id;
+        let seq = self.shared.commit(writer, &batch)?;
+        if let Some(seq) = seq {
+            self.shared.sync.sync_to(seq)?;
+        }
+        let old: Vec<Arc<DataFile>> = {
+            let mut files = write_lock(&self.shared.files);
+            let ids: Vec<u32> = files.keys().copied().filter(|&id| id < active_id).collect();
+            ids.iter().filter_map(|id| files.remove(id)).collect()
+        };
+        for f in old {
+            // Readers that still hold the file keep reading it: unlinking
+            // an open file leaves its data readable until the last close.
+            std::fs::remove_file(&f.path).map_err(|e| Error::io(&f.path, e))?;
+        }
+        dir::sync_dir(&self.shared.dir)
+    }
+
+    /// Number of keys in the index (expired keys count until the expiry
+    /// cycle removes them, as in Redis's DBSIZE).
+    pub fn len(&self) -> usize {
+        read_lock(&self.shared.index).len()
+    }
+
+    /// True when the index is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Figures for INFO.
+    pub fn stats(&self) -> Stats {
+        let (keys, keys_with_expiry) = {
+            let ix = read_lock(&self.shared.index);
+            (ix.len(), ix.with_expiry())
+        };
+        Stats {
+            keys,
+            keys_with_expiry,
+            data_files: read_lock(&self.shared.files).len(),
+            bytes_written: self.shared.sync.written(),
+            fsyncs: self.shared.sync.fsyncs.load(Ordering::Relaxed),
+            expired_keys: self.shared.expired_keys.load(Ordering::Relaxed),
+            write_failure: self.shared.sync.failure(),
+            active_file: mutex(&self.shared.writer).active.id,
+        }
+    }
+
+    /// Runs one expiry pass over the whole index now (tests; the background
+    /// cycle does the same in slices).
+    pub fn expire_now(&self) -> usize {
+        let mut cursor: Option<Vec<u8>> = None;
+        let mut removed = 0;
+        loop {
+            let (n, next) = self.shared.expire_slice(cursor.as_deref());
+            removed += n;
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return removed,
+            }
+        }
+    }
+
+    /// Forces every written record to stable storage.
+    pub fn sync(&self) -> Result<()> {
+        self.shared.sync.sync_all()
+    }
+
+    /// Stops background work and syncs. Dropping the engine does the same
+    /// but cannot report errors.
+    pub fn close(&self) -> Result<()> {
+        if let Some((stop, handles)) = mutex(&self.background).take() {
+            drop(stop);
+            for h in handles {
+                let _ = h.join();
+            }
+        }
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Take the write lock so no transaction is half-way through.
+        let _writer = mutex(&self.shared.writer);
+        self.shared.sync.sync_all()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::error!(error = %e, "sync on close failed");
+        }
+    }
+}
+
+fn start_background(
+    shared: &Arc<Shared>,
+    expiry_interval: Duration,
+) -> Result<(mpsc::Sender<()>, Vec<JoinHandle<()>>)> {
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let stop_rx = Arc::new(Mutex::new(stop_rx));
+    let mut handles = Vec::new();
+    // One thread: the everysec fsync and the expiry cycle share a tick.
+    let weak = Arc::downgrade(shared);
+    let rx = Arc::clone(&stop_rx);
+    let handle = std::thread::Builder::new()
+        .name("slowpoke-bg".into())
+        .spawn(move || {
+            let mut last_sync = Instant::now();
+            let mut cursor: Option<Vec<u8>> = None;
+            loop {
+                match mutex(&rx).recv_timeout(expiry_interval.min(Duration::from_millis(100))) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+                let Some(shared) = weak.upgrade() else { return };
+                if shared.policy.get() == FsyncPolicy::EverySec
+                    && last_sync.elapsed() >= Duration::from_secs(1)
+                    && shared.sync.dirty()
+                {
+                    last_sync = Instant::now();
+                    let _ = shared.sync.sync_all();
+                }
+                if read_lock(&shared.index).with_expiry() > 0 {
+                    let (_, next) = shared.expire_slice(cursor.as_deref());
+                    cursor = next;
+                }
+            }
+        })
+        .map_err(|e| Error::io(&shared.dir, e))?;
+    handles.push(handle);
+    Ok((stop_tx, handles))
+}
+
+impl Shared {
+    fn read_value(&self, key: &[u8], loc: &Location) -> Result<Bytes> {
+        let file = read_lock(&self.files)
+            .get(&loc.file)
+            .cloned()
+            .ok_or(Error::Corrupt {
+                file: loc.file,
+                offset: u64::from(loc.offset),
+                reason: "index points at a missing data file",
+            })?;
+        let value_start = REC_HEADER_LEN + key.len();
+        let mut buf = vec![0u8; value_start + loc.value_len as usize];
+        file.read_at(&mut buf, u64::from(loc.offset))?;
+        let corrupt = |reason| Error::Corrupt {
+            file: loc.file,
+            offset: u64::from(loc.offset),
+            reason,
+        };
+        let rec = record::decode(&buf).map_err(|e| corrupt(e.reason()))?;
+        if rec.key != key {
+            return Err(corrupt("record holds a different key than the index"));
+        }
+        Ok(Bytes::from(buf).slice(value_start..))
+    }
+
+    /// Appends `batch` and applies it to the index. Returns the sequence
+    /// number to sync to, or None when there was nothing to write.
+    fn commit(&self, mut writer: MutexGuard<'_, Writer>, batch: &[u8]) -> Result<Option<u64>> {
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        if let Some(why) = self.sync.failure() {
+            return Err(Error::Poisoned(why));
+        }
+        let len = batch.len() as u64;
+        if len > u64::from(u32::MAX) - FILE_HEADER_LEN as u64 {
+            return Err(Error::TooLarge {
+                what: "batch",
+                len,
+                max: u64::from(u32::MAX) - FILE_HEADER_LEN as u64,
+            });
+        }
+        let has_records = writer.len > FILE_HEADER_LEN as u64;
+        if has_records
+            && (writer.len + len > self.max_file_size || writer.len + len > u64::from(u32::MAX))
+        {
+            self.rotate(&mut writer)?;
+        }
+        let base = writer.len;
+        if let Err(e) = writer.active.write_at(batch, base) {
+            // Cut a partial append so the log stays clean; if even that
+            // fails the file's tail is unknown and writes must stop.
+            if let Err(t) = writer.active.truncate(base) {
+                self.sync
+                    .poison(format!("could not undo a failed write: {t}"));
+            }
+            return Err(e);
+        }
+        {
+            let mut index = write_lock(&self.index);
+            let now = self.clock.now_ms();
+            let mut at = 0usize;
+            while at < batch.len() {
+                let Ok(rec) = record::decode(&batch[at..]) else {
+                    break;
+                };
+                recovery::apply(
+                    &mut index,
+                    &rec,
+                    writer.active.id,
+                    (base + at as u64) as u32,
+                    now,
+                );
+                at += rec.header.record_len() as usize;
+            }
+        }
+        writer.len = base + len;
+        Ok(Some(self.sync.appended(len)))
+    }
+
+    /// Seals the active file (fsync) and starts the next one.
+    fn rotate(&self, writer: &mut Writer) -> Result<()> {
+        if let Err(e) = writer.active.sync() {
+            self.sync.poison(e.to_string());
+            return Err(e);
+        }
+        let id = writer.active.id + 1;
+        let file = Arc::new(DataFile::create(&self.dir, id)?);
+        dir::sync_dir(&self.dir)?;
+        write_lock(&self.files).insert(id, Arc::clone(&file));
+        self.sync.rotated(Arc::clone(&file));
+        writer.active = file;
+        writer.len = FILE_HEADER_LEN as u64;
+        Ok(())
+    }
+
+    /// Removes the expired keys of one slice of the index; returns how many
+    /// and where to resume.
+    fn expire_slice(&self, cursor: Option<&[u8]>) -> (usize, Option<Vec<u8>>) {
+        let now = self.clock.now_ms();
+        let (expired, next) = expiry::collect_expired(&read_lock(&self.index), cursor, now);
+        let mut removed = 0;
+        if !expired.is_empty() {
+            let mut index = write_lock(&self.index);
+            for (key, loc) in &expired {
+                removed += usize::from(index.remove_if(key, loc));
+            }
+        }
+        self.expired_keys
+            .fetch_add(removed as u64, Ordering::Relaxed);
+        (removed, next)
+    }
+}
+
+/// What a transaction has written but not yet committed, per key.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    /// A put whose record starts at this offset of the batch.
+    Put {
+        at: usize,
+        value_len: u32,
+        expires_at: u64,
+    },
+    Deleted,
+}
+
+/// An open transaction: reads see the store plus the transaction's own
+/// writes; writes are encoded into one batch appended at commit.
+#[derive(Debug)]
+pub struct Txn<'a> {
+    shared: &'a Shared,
+    now: u64,
+    batch: Vec<u8>,
+    overlay: BTreeMap<Vec<u8>, Pending>,
+    cleared: bool,
+    written: Vec<Vec<u8>>,
+}
+
+impl Txn<'_> {
+    /// "Now" for this transaction (one instant for all its commands).
+    pub fn now_ms(&self) -> u64 {
+        self.now
+    }
+
+    /// The live location of `key` as this transaction sees it (for a key
+    /// written in this transaction, `file` is `u32::MAX`).
+    pub fn meta(&self, key: &[u8]) -> Option<Location> {
+        match self.overlay.get(key) {
+            Some(Pending::Deleted) => None,
+            Some(&Pending::Put {
+                at,
+                value_len,
+                expires_at,
+            }) => (expires_at == 0 || expires_at > self.now).then_some(Location {
+                file: u32::MAX,
+                offset: at as u32,
+                value_len,
+                expires_at,
+            }),
+            None if self.cleared => None,
+            None => {
+                let loc = read_lock(&self.shared.index).get(key)?;
+                (!expiry::is_expired(&loc, self.now)).then_some(loc)
+            }
+        }
+    }
+
+    /// The value of `key` as this transaction sees it.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(self.get_with_meta(key)?.map(|(v, _)| v))
+    }
+
+    /// The value and location of `key` as this transaction sees it.
+    pub fn get_with_meta(&self, key: &[u8]) -> Result<Option<(Bytes, Location)>> {
+        let Some(loc) = self.meta(key) else {
+            return Ok(None);
+        };
+        if loc.file == u32::MAX {
+            let start = loc.offset as usize + REC_HEADER_LEN + key.len();
+            let value = Bytes::copy_from_slice(&self.batch[start..start + loc.value_len as usize]);
+            return Ok(Some((value, loc)));
+        }
+        Ok(Some((self.shared.read_value(key, &loc)?, loc)))
+    }
+
+    /// True when `key` is live.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.meta(key).is_some()
+    }
+
+    /// Stores `value` under `key` (see `Engine::put`).
+    pub fn put(&mut self, key: &[u8], value: &[u8], expires_at: Option<u64>) -> Result<()> {
+        check_lengths(key, value)?;
+        let at = self.batch.len();
+        let expires_at = expires_at.unwrap_or(0).max(u64::from(expires_at.is_some()));
+        record::encode_into(&mut self.batch, 0, expires_at, key, value);
+        let pending = if expires_at != 0 && expires_at <= self.now {
+            Pending::Deleted
+        } else {
+            Pending::Put {
+                at,
+                value_len: value.len() as u32,
+                expires_at,
+            }
+        };
+        self.overlay.insert(key.to_vec(), pending);
+        self.written.push(key.to_vec());
+        Ok(())
+    }
+
+    /// Deletes `key`; true if it was live. Writes a tombstone only then.
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
+        check_lengths(key, b"")?;
+        let live = self.contains(key);
+        // A key that exists in the index but has expired still gets a
+        // tombstone, so no older version can come back on recovery.
+        let in_index = !self.cleared && read_lock(&self.shared.index).get(key).is_some();
+        if live || in_index || self.overlay.contains_key(key) {
+            record::encode_into(&mut self.batch, FLAG_TOMBSTONE, 0, key, b"");
+            self.overlay.insert(key.to_vec(), Pending::Deleted);
+            self.written.push(key.to_vec());
+        }
+        Ok(live)
+    }
+
+    /// Sets or clears the expiry of a live key; false if absent.
+    pub fn set_expiry(&mut self, key: &[u8], expires_at: Option<u64>) -> Result<bool> {
+        let Some(value) = self.get(key)? else {
+            return Ok(false);
+        };
+        if expires_at.is_some_and(|e| e <= self.now) {
+            self.delete(key)?;
+        } else {
+            self.put(key, &value, expires_at)?;
+        }
+        Ok(true)
+    }
+
+    /// Deletes every key (FLUSHALL inside MULTI). Disk space comes back at
+    /// the next compaction; `Engine::clear` frees it at once.
+    pub fn clear_all(&mut self) {
+        record::encode_into(&mut self.batch, FLAG_CLEAR_ALL, 0, b"", b"");
+        self.overlay.clear();
+        self.cleared = true;
+    }
+
+    /// Keys this transaction wrote, in order (with repeats).
+    pub fn written_keys(&self) -> &[Vec<u8>] {
+        &self.written
+    }
+}

@@ -1,0 +1,2 @@
+//! The `slowpoke` binary (server entry point; filled in with the server).
+fn main() {}
