@@ -35,6 +35,8 @@ pub enum Reply {
     Bool(bool),
     /// Verbatim text (`=` with `txt:` in RESP3, a bulk string in RESP2).
     Verbatim(String),
+    /// No reply at all (SHUTDOWN closes the connection without one).
+    Nothing,
 }
 
 impl Reply {
@@ -123,6 +125,7 @@ impl Reply {
                 out.put_slice(b"\r\n");
             }
             Reply::Verbatim(text) => bulk(out, text.as_bytes()),
+            Reply::Nothing => {}
         }
     }
 }

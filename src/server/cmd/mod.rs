@@ -1,0 +1,230 @@
+//! The command table and dispatch. Each family module exports a static
+//! `COMMANDS` slice of `CommandSpec`s; this module merges them, checks
+//! existence, arity, authentication and MULTI queueing once for every
+//! command, and routes write commands through one engine transaction so
+//! each command is atomic. COMMAND, COMMAND INFO and COMMAND DOCS read the
+//! same table. To add a command: one handler, one table line.
+
+pub mod args;
+pub mod connection;
+pub mod keys;
+pub mod scan;
+pub mod server;
+pub mod strings;
+pub mod transactions;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+use crate::server::db::{Keyspace, ReadView};
+use crate::server::error::CommandError;
+use crate::server::reply::Reply;
+use crate::server::state::{ConnState, ServerState};
+
+/// Command flags, as Redis names them in COMMAND output.
+pub mod flags {
+    /// May modify the keyspace (runs inside an engine transaction).
+    pub const WRITE: u32 = 1;
+    /// Only reads.
+    pub const READONLY: u32 = 1 << 1;
+    /// May grow memory/disk use.
+    pub const DENYOOM: u32 = 1 << 2;
+    /// Administrative.
+    pub const ADMIN: u32 = 1 << 3;
+    /// Not allowed in scripts.
+    pub const NOSCRIPT: u32 = 1 << 4;
+    /// Allowed while loading.
+    pub const LOADING: u32 = 1 << 5;
+    /// Allowed on a stale replica.
+    pub const STALE: u32 = 1 << 6;
+    /// O(1) or O(log N).
+    pub const FAST: u32 = 1 << 7;
+    /// Allowed before authentication.
+    pub const NO_AUTH: u32 = 1 << 8;
+    /// Executed at once even inside MULTI (MULTI, EXEC, DISCARD, WATCH...).
+    pub const NO_MULTI: u32 = 1 << 9;
+    /// Touches the whole keyspace or the disk heavily.
+    pub const ALLOW_BUSY: u32 = 1 << 10;
+
+    /// Names in COMMAND output order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// What a handler sees: the server, its own connection, and the keys
+/// (a plain read view, or the engine transaction of a write or EXEC).
+pub struct Ctx<'a> {
+    /// Shared server state (db, config, stats, clients).
+    pub server: &'a Arc<ServerState>,
+    /// This connection's state.
+    pub conn: &'a mut ConnState,
+    /// The keyspace.
+    pub ks: &'a mut dyn Keyspace,
+}
+
+/// A command handler: `args[0]` is the command name as sent.
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Result<Reply, CommandError>;
+
+/// One command's table entry.
+pub struct CommandSpec {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Redis arity: N = exactly N args including the name, -N = at least N.
+    pub arity: i32,
+    /// `flags::*` bits.
+    pub flags: u32,
+    /// First key argument (0 = none).
+    pub first_key: i32,
+    /// Last key argument (-1 = last arg).
+    pub last_key: i32,
+    /// Step between keys.
+    pub step: i32,
+    /// ACL categories, e.g. `["@string", "@fast"]`.
+    pub acl: &'static [&'static str],
+    /// One-line summary (COMMAND DOCS).
+    pub summary: &'static str,
+    /// Redis version it appeared in (COMMAND DOCS).
+    pub since: &'static str,
+    /// Group (COMMAND DOCS): string, generic, connection, server, transactions.
+    pub group: &'static str,
+    /// Subcommand names, for COMMAND output (CLIENT, CONFIG, COMMAND).
+    pub subcommands: &'static [&'static str],
+    /// The handler.
+    pub handler: Handler,
+}
+
+impl CommandSpec {
+    /// True when `argc` arguments (including the name) fit the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        (a >= 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
+    }
+
+    /// True when the command has flag `f`.
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// Every command, in table order.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    [
+        connection::COMMANDS,
+        strings::COMMANDS,
+        keys::COMMANDS,
+        scan::COMMANDS,
+        server::COMMANDS,
+        transactions::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Looks a command up by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| all().map(|c| (c.name, c)).collect());
+    if name.len() > 32 {
+        return None;
+    }
+    let mut lower = [0u8; 32];
+    let lower = &mut lower[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower)
+        .ok()
+        .and_then(|n| table.get(n).copied())
+}
+
+/// Executes one command line and returns its reply. Handles unknown
+/// commands, arity, NOAUTH and MULTI queueing; writes run in one engine
+/// transaction and add their fsync ticket to `conn.pending_sync`.
+pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) -> Reply {
+    let Some(name) = argv.first() else {
+        return Reply::Null;
+    };
+    server
+        .stats
+        .commands
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let Some(spec) = lookup(name) else {
+        let err = CommandError::UnknownCommand(
+            String::from_utf8_lossy(name).into_owned(),
+            argv[1..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+        );
+        conn.flag_multi_error();
+        return err.into();
+    };
+    if !spec.arity_ok(argv.len()) {
+        conn.flag_multi_error();
+        return CommandError::WrongArity(spec.name.to_string()).into();
+    }
+    if !conn.authed && !spec.has(flags::NO_AUTH) && server.auth_required() {
+        conn.flag_multi_error();
+        return CommandError::NoAuth.into();
+    }
+    conn.info.touch(spec.name);
+    if conn.in_multi() && !spec.has(flags::NO_MULTI) {
+        conn.queue(argv.to_vec());
+        return Reply::simple("QUEUED");
+    }
+    run(server, conn, spec, argv)
+}
+
+/// Runs a command that has passed the checks (also used by EXEC).
+pub fn run(
+    server: &Arc<ServerState>,
+    conn: &mut ConnState,
+    spec: &CommandSpec,
+    argv: &[Bytes],
+) -> Reply {
+    let result = if spec.has(flags::WRITE) {
+        match server.db.write(|txn| {
+            let mut ctx = Ctx {
+                server,
+                conn: &mut *conn,
+                ks: txn,
+            };
+            (spec.handler)(&mut ctx, argv)
+        }) {
+            Ok((r, ticket)) => {
+                conn.pending_sync = conn.pending_sync.merge(ticket);
+                r
+            }
+            Err(e) => Err(e.into()),
+        }
+    } else {
+        let mut view = ReadView(&server.db.engine);
+        let mut ctx = Ctx {
+            server,
+            conn: &mut *conn,
+            ks: &mut view,
+        };
+        (spec.handler)(&mut ctx, argv)
+    };
+    match result {
+        Ok(reply) => reply,
+        Err(e) => {
+            if let CommandError::Engine(err) = &e {
+                tracing::error!(command = spec.name, error = %err, "engine error");
+            }
+            e.into()
+        }
+    }
+}

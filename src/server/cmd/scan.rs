@@ -1,0 +1,5 @@
+//! Placeholder: the scan command family (being written).
+use super::CommandSpec;
+
+/// The scan commands.
+pub const COMMANDS: &[CommandSpec] = &[];

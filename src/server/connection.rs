@@ -1,0 +1,168 @@
+//! One client connection: read bytes, decode every complete command in the
+//! buffer, execute them in order, and send all their replies in one write
+//! (pipelining). Replies of writes go out only after they are durable under
+//! `appendfsync always` (the fsync wait runs on a blocking thread, shared
+//! with other writers by group commit). Limits: a protocol error is replied
+//! and closes the connection; replies are flushed every `FLUSH_AT` bytes so
+//! a batch never buffers unbounded output; a client that stops reading is
+//! disconnected after `STALLED_WRITE`; an idle client after `timeout`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_util::codec::Decoder;
+
+use crate::engine::SyncTicket;
+use crate::server::cmd;
+use crate::server::codec::RespCodec;
+use crate::server::state::{ClientInfo, ConnState, ServerState};
+
+/// Pending output is written out once it passes this size.
+const FLUSH_AT: usize = 1 << 20;
+/// A write that makes no progress for this long disconnects the client.
+const STALLED_WRITE: Duration = Duration::from_secs(30);
+/// Read buffer growth step.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Why the connection ended (for the log).
+#[derive(Debug)]
+enum End {
+    Closed,
+    Quit,
+    Protocol,
+    Idle,
+    Shutdown,
+    Io,
+    Stalled,
+    Durability,
+}
+
+/// Serves one client until it leaves, errs, idles out or the server stops.
+pub async fn serve(
+    mut stream: TcpStream,
+    server: Arc<ServerState>,
+    info: Arc<ClientInfo>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let config = server.config();
+    let mut codec = RespCodec::new(config.proto_max_bulk_len);
+    let mut conn = ConnState::new(Arc::clone(&info), config.requirepass.is_none());
+    let mut input = BytesMut::with_capacity(16 * 1024);
+    let mut output = BytesMut::with_capacity(16 * 1024);
+    let end = loop {
+        // Execute every complete command already buffered.
+        let mut end = None;
+        loop {
+            match codec.decode(&mut input) {
+                Ok(Some(argv)) => {
+                    let reply = cmd::execute(&server, &mut conn, &argv);
+                    reply.write_to(&mut output, conn.proto);
+                    if conn.close_after_reply {
+                        end = Some(End::Quit);
+                        break;
+                    }
+                    if output.len() >= FLUSH_AT {
+                        if let Err(e) = flush(&mut stream, &server, &mut conn, &mut output).await {
+                            end = Some(e);
+                            break;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(client = info.id, error = %e, "protocol error");
+                    output.extend_from_slice(b"-");
+                    output.extend_from_slice(e.to_string().as_bytes());
+                    output.extend_from_slice(b"\r\n");
+                    end = Some(End::Protocol);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = flush(&mut stream, &server, &mut conn, &mut output).await {
+            break e;
+        }
+        if let Some(e) = end {
+            break e;
+        }
+        if *shutdown.borrow() {
+            break End::Shutdown;
+        }
+        codec.set_max_bulk_len(
+            server
+                .config
+                .read()
+                .map(|c| c.proto_max_bulk_len)
+                .unwrap_or(usize::MAX),
+        );
+        let timeout = server.config.read().map(|c| c.timeout).unwrap_or(0);
+        if input.capacity() - input.len() < READ_CHUNK / 4 {
+            input.reserve(READ_CHUNK);
+        }
+        let read = stream.read_buf(&mut input);
+        let idle = async {
+            if timeout == 0 {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(Duration::from_secs(timeout)).await
+            }
+        };
+        tokio::select! {
+            r = read => match r {
+                Ok(0) => break End::Closed,
+                Ok(n) => { server.stats.net_in.fetch_add(n as u64, Ordering::Relaxed); }
+                Err(_) => break End::Io,
+            },
+            _ = idle => break End::Idle,
+            _ = shutdown.changed() => break End::Shutdown,
+        }
+    };
+    tracing::debug!(client = info.id, reason = ?end, "client gone");
+    let _ = stream.shutdown().await;
+}
+
+/// Waits until the batch's writes are durable (if the policy asks), then
+/// writes the pending replies.
+async fn flush(
+    stream: &mut TcpStream,
+    server: &Arc<ServerState>,
+    conn: &mut ConnState,
+    output: &mut BytesMut,
+) -> Result<(), End> {
+    let ticket = std::mem::take(&mut conn.pending_sync);
+    if !ticket.is_done() {
+        wait_durable(server, ticket).await?;
+    }
+    if output.is_empty() {
+        return Ok(());
+    }
+    let mut written = 0;
+    while written < output.len() {
+        match tokio::time::timeout(STALLED_WRITE, stream.write(&output[written..])).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Err(End::Io),
+            Ok(Ok(n)) => written += n,
+            Err(_) => return Err(End::Stalled),
+        }
+    }
+    server
+        .stats
+        .net_out
+        .fetch_add(written as u64, Ordering::Relaxed);
+    output.clear();
+    Ok(())
+}
+
+async fn wait_durable(server: &Arc<ServerState>, ticket: SyncTicket) -> Result<(), End> {
+    let s = Arc::clone(server);
+    match tokio::task::spawn_blocking(move || s.db.engine.wait_durable(ticket)).await {
+        Ok(Ok(())) => Ok(()),
+        // The writes are not known to be durable: never acknowledge them.
+        _ => Err(End::Durability),
+    }
+}

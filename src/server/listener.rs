@@ -1,0 +1,166 @@
+//! Starting and stopping the server: open the engine, bind, accept with a
+//! client limit (above `maxclients` a client reads `-ERR max number of
+//! clients reached` and is closed), protected mode, back off on accept
+//! errors (e.g. out of file descriptors), and shut down gracefully on
+//! SIGTERM, SIGINT or SHUTDOWN: stop accepting, let connections finish the
+//! commands in flight, sync the engine.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::engine::{Engine, Options};
+use crate::server::config::Config;
+use crate::server::connection;
+use crate::server::db::Db;
+use crate::server::state::ServerState;
+
+const DENIED: &str = "-DENIED Slowpoke is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Slowpoke you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Slowpoke from the same host the server is running, however MAKE SURE Slowpoke is not publicly accessible from internet if you do so. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Opens the data directory and serves until shutdown.
+///
+/// # Errors
+/// A text for the log when the directory cannot be opened or the address
+/// cannot be bound.
+pub async fn run(config: Config) -> Result<(), String> {
+    let started = Instant::now();
+    let opts = Options {
+        fsync: config.appendfsync,
+        max_file_size: config.data_file_size,
+        ..Options::default()
+    };
+    let dir = config.dir.clone();
+    let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, opts))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let report = engine.recovery_report().clone();
+    if !report.damage.is_empty() {
+        tracing::warn!(
+            damaged = report.damage.len(),
+            "data directory had damaged records; see the errors above"
+        );
+    }
+    let keys = engine.len();
+    let mut listeners = Vec::new();
+    for addr in &config.bind {
+        let listener = TcpListener::bind((addr.as_str(), config.port))
+            .await
+            .map_err(|e| format!("cannot bind {addr}:{}: {e}", config.port))?;
+        listeners.push(listener);
+    }
+    let port = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(config.port, |a| a.port());
+    let state = ServerState::new(Db::new(engine), config.clone(), port);
+    for l in &listeners {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                dir = %config.dir.display(),
+                keys,
+                open_ms = started.elapsed().as_millis() as u64,
+                "Ready to accept connections tcp addr={addr}"
+            );
+        }
+    }
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        tasks.push(tokio::spawn(accept_loop(listener, Arc::clone(&state))));
+    }
+    wait_for_shutdown(&state).await;
+    tracing::info!("shutting down: no new connections, finishing commands in flight");
+    for t in &tasks {
+        t.abort();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state.connected.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let s = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || s.db.engine.close())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("final sync failed: {e}"))?;
+    tracing::info!("Slowpoke is now ready to exit, bye bye...");
+    Ok(())
+}
+
+async fn wait_for_shutdown(state: &Arc<ServerState>) {
+    let mut rx = state.shutdown.subscribe();
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("Received SIGTERM scheduling shutdown..."),
+        _ = tokio::signal::ctrl_c() => tracing::info!("Received SIGINT scheduling shutdown..."),
+        _ = rx.wait_for(|v| *v) => tracing::info!("SHUTDOWN requested by a client"),
+    }
+    state.request_shutdown();
+}
+
+fn is_loopback(addr: &SocketAddr) -> bool {
+    match addr {
+        SocketAddr::V4(a) => a.ip().is_loopback(),
+        SocketAddr::V6(a) => {
+            a.ip().is_loopback() || a.ip().to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => {
+                backoff = Duration::from_millis(5);
+                x
+            }
+            Err(e) => {
+                // EMFILE/ENFILE and friends: wait instead of spinning.
+                tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        state.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let config = state.config();
+        if config.protected_mode && config.requirepass.is_none() && !is_loopback(&peer) {
+            tokio::spawn(refuse(stream, DENIED));
+            continue;
+        }
+        let connected = state.connected.fetch_add(1, Ordering::AcqRel) + 1;
+        if connected > config.maxclients {
+            state.connected.fetch_sub(1, Ordering::AcqRel);
+            state.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(refuse(stream, "-ERR max number of clients reached\r\n"));
+            continue;
+        }
+        let laddr = stream.local_addr().unwrap_or(peer);
+        let info = state.register(peer, laddr);
+        let s = Arc::clone(&state);
+        let shutdown = state.shutdown.subscribe();
+        tokio::spawn(async move {
+            let id = info.id;
+            connection::serve(stream, Arc::clone(&s), info, shutdown).await;
+            s.unregister(id);
+            s.connected.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+}
+
+async fn refuse(mut stream: TcpStream, text: &'static str) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(text.as_bytes())).await;
+    let _ = stream.shutdown().await;
+}
