@@ -113,7 +113,7 @@ impl DataFile {
     }
 
     /// Current size on disk.
-    pub fn len(&self) -> Result<u64> {
+    pub fn size(&self) -> Result<u64> {
         self.file
             .metadata()
             .map(|m| m.len())

@@ -58,6 +58,9 @@ pub fn is_expired(loc: &Location, now_ms: u64) -> bool {
     loc.expires_at != 0 && loc.expires_at <= now_ms
 }
 
+/// Expired keys found in one slice, with the locations they had.
+pub type ExpiredKeys = Vec<(Vec<u8>, Location)>;
+
 /// Entries examined per tick.
 pub const ENTRIES_PER_TICK: usize = 20_000;
 
@@ -67,7 +70,7 @@ pub fn collect_expired(
     index: &Index,
     cursor: Option<&[u8]>,
     now_ms: u64,
-) -> (Vec<(Vec<u8>, Location)>, Option<Vec<u8>>) {
+) -> (ExpiredKeys, Option<Vec<u8>>) {
     let mut expired = Vec::new();
     let mut seen = 0;
     let mut last: Option<Vec<u8>> = None;

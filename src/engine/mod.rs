@@ -130,7 +130,7 @@ impl SyncTicket {
 #[derive(Debug)]
 pub struct Engine {
     shared: Arc<Shared>,
-    background: Mutex<Option<(mpsc::Sender<()>, Vec<JoinHandle<()>>)>>,
+    background: Mutex<Option<Background>>,
     report: RecoveryReport,
     open_time: Duration,
 }
@@ -566,10 +566,10 @@ impl Drop for Engine {
     }
 }
 
-fn start_background(
-    shared: &Arc<Shared>,
-    expiry_interval: Duration,
-) -> Result<(mpsc::Sender<()>, Vec<JoinHandle<()>>)> {
+/// The stop signal (dropping the sender stops them) and the threads.
+type Background = (mpsc::Sender<()>, Vec<JoinHandle<()>>);
+
+fn start_background(shared: &Arc<Shared>, expiry_interval: Duration) -> Result<Background> {
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let stop_rx = Arc::new(Mutex::new(stop_rx));
     let mut handles = Vec::new();

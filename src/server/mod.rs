@@ -4,12 +4,11 @@
 pub mod cmd;
 pub mod codec;
 pub mod config;
+pub mod connection;
 pub mod db;
 pub mod error;
+pub mod listener;
 pub mod reply;
 pub mod state;
 
-/// Temporary until the codec lands: the server cannot run yet.
-pub async fn run(_config: config::Config) -> Result<(), String> {
-    Err("the RESP codec is not built yet".into())
-}
+pub use listener::run;

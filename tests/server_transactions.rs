@@ -1,0 +1,187 @@
+//! MULTI/EXEC/DISCARD/WATCH as redis-py's pipeline() and transaction()
+//! use them: queued replies, EXEC's array, EXECABORT after a queueing
+//! error, a null EXEC when a watched key changed, and atomicity of one EXEC
+//! with respect to other clients.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::Server;
+
+#[test]
+fn queued_commands_run_at_exec_with_their_replies() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.cmd(&[b"MULTI"]), b"+OK\r\n");
+    assert_eq!(r.cmd(&[b"SET", b"a", b"1"]), b"+QUEUED\r\n");
+    assert_eq!(r.cmd(&[b"INCR", b"a"]), b"+QUEUED\r\n");
+    assert_eq!(r.cmd(&[b"GET", b"a"]), b"+QUEUED\r\n");
+    assert_eq!(r.cmd(&[b"EXEC"]), b"*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n");
+}
+
+#[test]
+fn runtime_errors_inside_exec_do_not_stop_the_rest() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"SET", b"s", b"abc"]);
+    r.cmd(&[b"MULTI"]);
+    r.cmd(&[b"INCR", b"s"]);
+    r.cmd(&[b"SET", b"t", b"1"]);
+    assert_eq!(
+        r.cmd(&[b"EXEC"]),
+        b"*2\r\n-ERR value is not an integer or out of range\r\n+OK\r\n"
+    );
+}
+
+#[test]
+fn queueing_error_aborts_exec() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"MULTI"]);
+    assert_eq!(r.cmd(&[b"SET", b"a", b"1"]), b"+QUEUED\r\n");
+    assert_eq!(
+        r.cmd(&[b"GET"]),
+        b"-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"NOSUCHCMD"]),
+        b"-ERR unknown command 'NOSUCHCMD', with args beginning with: \r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"EXEC"]),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    assert_eq!(r.cmd(&[b"EXISTS", b"a"]), b":0\r\n");
+}
+
+#[test]
+fn misuse_errors_match_redis() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.cmd(&[b"EXEC"]), b"-ERR EXEC without MULTI\r\n");
+    assert_eq!(r.cmd(&[b"DISCARD"]), b"-ERR DISCARD without MULTI\r\n");
+    r.cmd(&[b"MULTI"]);
+    assert_eq!(
+        r.cmd(&[b"MULTI"]),
+        b"-ERR MULTI calls can not be nested\r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"WATCH", b"x"]),
+        b"-ERR WATCH inside MULTI is not allowed\r\n"
+    );
+    r.cmd(&[b"SET", b"a", b"1"]);
+    assert_eq!(r.cmd(&[b"DISCARD"]), b"+OK\r\n");
+    assert_eq!(r.cmd(&[b"GET", b"a"]), b"$-1\r\n");
+}
+
+#[test]
+fn watched_key_changed_by_another_client_aborts_exec() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut b = s.raw();
+    a.cmd(&[b"SET", b"w", b"1"]);
+    assert_eq!(a.cmd(&[b"WATCH", b"w"]), b"+OK\r\n");
+    b.cmd(&[b"SET", b"w", b"2"]);
+    a.cmd(&[b"MULTI"]);
+    a.cmd(&[b"SET", b"w", b"3"]);
+    assert_eq!(a.cmd(&[b"EXEC"]), b"*-1\r\n");
+    assert_eq!(a.cmd(&[b"GET", b"w"]), b"$1\r\n2\r\n");
+    // The watch is gone after EXEC: the next transaction goes through.
+    a.cmd(&[b"MULTI"]);
+    a.cmd(&[b"SET", b"w", b"4"]);
+    assert_eq!(a.cmd(&[b"EXEC"]), b"*1\r\n+OK\r\n");
+}
+
+#[test]
+fn watch_of_untouched_key_and_unwatch_let_exec_through() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut b = s.raw();
+    a.cmd(&[b"WATCH", b"x"]);
+    b.cmd(&[b"SET", b"other", b"1"]);
+    a.cmd(&[b"MULTI"]);
+    a.cmd(&[b"SET", b"x", b"1"]);
+    assert_eq!(a.cmd(&[b"EXEC"]), b"*1\r\n+OK\r\n");
+    a.cmd(&[b"WATCH", b"x"]);
+    b.cmd(&[b"SET", b"x", b"2"]);
+    a.cmd(&[b"UNWATCH"]);
+    a.cmd(&[b"MULTI"]);
+    a.cmd(&[b"SET", b"x", b"3"]);
+    assert_eq!(a.cmd(&[b"EXEC"]), b"*1\r\n+OK\r\n");
+}
+
+#[test]
+fn redis_crate_transaction_helper_retries_on_conflict() {
+    let s = Server::start();
+    let mut c = s.conn();
+    let mut other = s.conn();
+    let _: () = redis::cmd("SET")
+        .arg("counter")
+        .arg(10)
+        .query(&mut c)
+        .expect("set");
+    let mut attempts = 0;
+    let (v,): (i64,) = redis::transaction(&mut c, &["counter"], |con, pipe| {
+        attempts += 1;
+        let cur: i64 = redis::cmd("GET").arg("counter").query(con)?;
+        if attempts == 1 {
+            // Another client changes the key between WATCH and EXEC.
+            let _: () = redis::cmd("INCR").arg("counter").query(&mut other)?;
+        }
+        pipe.set("counter", cur + 5)
+            .ignore()
+            .get("counter")
+            .query(con)
+    })
+    .expect("transaction");
+    assert_eq!(attempts, 2, "the first EXEC must abort");
+    assert_eq!(v, 16);
+}
+
+/// Readers must never see half of an EXEC: two keys always move together.
+#[test]
+fn exec_is_atomic_for_concurrent_readers() {
+    let s = Server::start();
+    let mut w = s.conn();
+    let _: () = redis::cmd("MSET")
+        .arg("x")
+        .arg(0)
+        .arg("y")
+        .arg(0)
+        .query(&mut w)
+        .expect("mset");
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let client = s.client();
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut c = client.get_connection().expect("connect");
+            let mut checks = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let (x, y): (i64, i64) = redis::cmd("MGET")
+                    .arg("x")
+                    .arg("y")
+                    .query(&mut c)
+                    .expect("mget");
+                assert_eq!(x, y, "saw half of a transaction");
+                checks += 1;
+            }
+            checks
+        })
+    };
+    for i in 1..=300 {
+        let _: () = redis::pipe()
+            .atomic()
+            .set("x", i)
+            .ignore()
+            .set("y", i)
+            .ignore()
+            .query(&mut w)
+            .expect("exec");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let checks = reader.join().expect("reader");
+    assert!(checks > 0);
+}
