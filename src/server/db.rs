@@ -5,6 +5,7 @@
 //! the engine's write lock, so EXEC can tell whether a watched key changed.
 
 use std::hash::{Hash, Hasher};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -33,6 +34,16 @@ pub trait Keyspace {
     fn set_expiry(&mut self, key: &[u8], expires_at: Option<u64>) -> engine::Result<bool>;
     /// The engine, for whole-keyspace operations (len, range walks).
     fn engine(&self) -> &Engine;
+    /// Removes every key (FLUSHALL/FLUSHDB). Outside a transaction this is
+    /// `Engine::clear` (takes the writer lock, frees disk at once); inside
+    /// one it goes through the transaction (atomic with the rest of EXEC;
+    /// disk comes back at compaction).
+    fn clear_all(&mut self) -> engine::Result<()>;
+    /// Number of keys as this view sees them (DBSIZE): like `Engine::len`,
+    /// keys that expired but were not yet removed still count.
+    fn key_count(&self) -> usize {
+        self.engine().len()
+    }
 }
 
 /// Read-only access outside a transaction. Writes are routed through
@@ -65,6 +76,9 @@ impl Keyspace for ReadView<'_> {
     fn engine(&self) -> &Engine {
         self.0
     }
+    fn clear_all(&mut self) -> engine::Result<()> {
+        self.0.clear()
+    }
 }
 
 /// A transaction plus the engine it belongs to.
@@ -73,6 +87,8 @@ pub struct TxnView<'a, 'b> {
     pub txn: &'a mut Txn<'b>,
     /// The engine.
     pub engine: &'a Engine,
+    /// `clear_all` ran in this transaction (its keys count from zero).
+    pub cleared: bool,
 }
 
 impl Keyspace for TxnView<'_, '_> {
@@ -99,6 +115,40 @@ impl Keyspace for TxnView<'_, '_> {
     }
     fn engine(&self) -> &Engine {
         self.engine
+    }
+    fn clear_all(&mut self) -> engine::Result<()> {
+        self.txn.clear_all();
+        self.cleared = true;
+        Ok(())
+    }
+    fn key_count(&self) -> usize {
+        // The committed count, corrected by what this transaction changed:
+        // each written key counts if it is live now, minus whether the
+        // index held it before (expired-but-present entries included, as
+        // `Engine::len` counts them).
+        let mut seen = std::collections::HashSet::new();
+        let mut count = if self.cleared {
+            0
+        } else {
+            self.engine.len() as i64
+        };
+        for key in self.txn.written_keys() {
+            if !seen.insert(key.as_slice()) {
+                continue;
+            }
+            count += i64::from(self.txn.meta(key).is_some());
+            if !self.cleared {
+                let k = key.as_slice();
+                let in_index = self
+                    .engine
+                    .walk_page(Bound::Included(k), Bound::Included(k), false, 1, |_, _| {
+                        true
+                    })
+                    .is_some();
+                count -= i64::from(in_index);
+            }
+        }
+        count.max(0) as usize
     }
 }
 
@@ -168,6 +218,7 @@ impl Db {
             let mut view = TxnView {
                 txn,
                 engine: &self.engine,
+                cleared: false,
             };
             let out = f(&mut view);
             for key in view.txn.written_keys() {
