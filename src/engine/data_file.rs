@@ -1,7 +1,13 @@
 //! One numbered data file: create with its header, append at the end,
 //! read a record at an offset with one positioned read, sync. Record bytes
 //! come from `record.rs`; when to sync is decided in `durability.rs`.
-//! Bytes below the file's committed length never change.
+//! Bytes below the file's committed length never change; compaction
+//! replaces a whole file by renaming a new one over it.
+//!
+//! A file has two numbers: its `order` (the number in its name: recovery
+//! applies files in this order, and compaction keeps it) and a `handle`
+//! (unique for the life of the process; the index refers to files by
+//! handle, so a compacted file can stand beside the one it replaces).
 
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
@@ -18,17 +24,30 @@ pub static READS: AtomicU64 = AtomicU64::new(0);
 /// An open data file.
 #[derive(Debug)]
 pub struct DataFile {
-    /// File id (its number).
-    pub id: u32,
+    /// Process-unique handle (what `Location::file` holds).
+    pub handle: u32,
+    /// The number in the file name; recovery order.
+    pub order: u32,
+    /// Compaction generation from the header (0 = never compacted).
+    pub generation: u32,
     /// Full path.
     pub path: PathBuf,
     file: File,
 }
 
+/// The 16-byte header of a data file with this generation.
+pub fn header_bytes(generation: u32) -> [u8; FILE_HEADER_LEN] {
+    let mut header = [0u8; FILE_HEADER_LEN];
+    header[..FILE_MAGIC.len()].copy_from_slice(&FILE_MAGIC);
+    header[FILE_VERSION_AT..FILE_VERSION_AT + 2].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[FILE_GENERATION_AT..FILE_GENERATION_AT + 4].copy_from_slice(&generation.to_le_bytes());
+    header
+}
+
 impl DataFile {
-    /// Creates a new file with its header (fails if it exists).
-    pub fn create(dir: &Path, id: u32) -> Result<DataFile> {
-        let path = dir.join(data_file_name(id));
+    /// Creates a new data file `order` with its header (fails if it exists).
+    pub fn create(dir: &Path, order: u32, handle: u32) -> Result<DataFile> {
+        let path = dir.join(data_file_name(order));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -36,28 +55,37 @@ impl DataFile {
             .mode(0o600)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        let mut header = [0u8; FILE_HEADER_LEN];
-        header[..FILE_MAGIC.len()].copy_from_slice(&FILE_MAGIC);
-        header[FILE_VERSION_AT..FILE_VERSION_AT + 2].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        file.write_all_at(&header, 0)
+        file.write_all_at(&header_bytes(0), 0)
             .map_err(|e| Error::io(&path, e))?;
-        Ok(DataFile { id, path, file })
+        Ok(DataFile {
+            handle,
+            order,
+            generation: 0,
+            path,
+            file,
+        })
     }
 
-    /// Opens an existing file for reading and (if it is the active one)
-    /// appending.
-    pub fn open(dir: &Path, id: u32) -> Result<DataFile> {
-        let path = dir.join(data_file_name(id));
+    /// Opens an existing data file.
+    pub fn open(dir: &Path, order: u32, handle: u32, generation: u32) -> Result<DataFile> {
+        let path = dir.join(data_file_name(order));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        Ok(DataFile { id, path, file })
+        Ok(DataFile {
+            handle,
+            order,
+            generation,
+            path,
+            file,
+        })
     }
 
-    /// Checks the file header given the file's first bytes.
-    pub fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
+    /// Checks the file header given the file's first bytes; returns the
+    /// compaction generation.
+    pub fn check_header(path: &Path, bytes: &[u8]) -> Result<u32> {
         let bad = |version| Error::BadHeader {
             path: path.to_path_buf(),
             version,
@@ -69,7 +97,9 @@ impl DataFile {
         if version != FORMAT_VERSION {
             return Err(bad(version));
         }
-        Ok(())
+        let mut g = [0u8; 4];
+        g.copy_from_slice(&bytes[FILE_GENERATION_AT..FILE_GENERATION_AT + 4]);
+        Ok(u32::from_le_bytes(g))
     }
 
     /// Writes `bytes` at `offset` (the caller tracks the end of the file).
@@ -88,7 +118,7 @@ impl DataFile {
             match self.file.read_at(&mut buf[done..], offset + done as u64) {
                 Ok(0) => {
                     return Err(Error::Corrupt {
-                        file: self.id,
+                        file: self.order,
                         offset,
                         reason: "record runs past the end of the file",
                     })
@@ -119,4 +149,18 @@ impl DataFile {
             .map(|m| m.len())
             .map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// Writes `bytes` to a new file at `path` (mode 0600) and fsyncs it.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all_at(bytes, 0)
+        .map_err(|e| Error::io(path, e))?;
+    file.sync_all().map_err(|e| Error::io(path, e))
 }

@@ -7,10 +7,21 @@
 pub const FILE_MAGIC: [u8; 8] = *b"SLOWPOKE";
 /// Format version written in the file header.
 pub const FORMAT_VERSION: u16 = 1;
-/// File header: magic (8), version (2, LE), reserved zero (6).
+/// File header: magic (8), version (2), compaction generation (4), reserved zero (2).
 pub const FILE_HEADER_LEN: usize = 16;
 /// Offset of the version inside the file header.
 pub const FILE_VERSION_AT: usize = FILE_MAGIC.len();
+/// Offset of the compaction generation inside the file header.
+pub const FILE_GENERATION_AT: usize = FILE_VERSION_AT + 2;
+
+/// First eight bytes of every hint file.
+pub const HINT_MAGIC: [u8; 8] = *b"SLOWHINT";
+/// Hint header: magic (8), version (2), reserved (2), data generation (4),
+/// data file length (8).
+pub const HINT_HEADER_LEN: usize = 24;
+/// Hint entry: CRC-32C of the rest (4), flags (1), expires_at (8),
+/// key_len (4), value_len (4), record offset (4); then the key.
+pub const HINT_ENTRY_HEADER_LEN: usize = 25;
 
 /// Record: CRC-32C of every following byte of the record.
 pub const REC_CRC_AT: usize = 0;
@@ -43,6 +54,11 @@ pub const MAX_VALUE_LEN: usize = 512 * 1024 * 1024;
 /// Data file name for a file id: ten decimal digits and `.data`.
 pub fn data_file_name(id: u32) -> String {
     format!("{id:010}.data")
+}
+
+/// Hint file name for a data file order.
+pub fn hint_file_name(id: u32) -> String {
+    format!("{id:010}.hint")
 }
 
 /// Parses a data file name back into its id.

@@ -9,20 +9,23 @@
 //! write lock only to apply them, and wait for fsync (if the policy asks)
 //! after releasing everything, sharing one fsync between them.
 
+pub mod compaction;
 pub mod data_file;
 pub mod dir;
 pub mod durability;
 pub mod error;
 pub mod expiry;
 pub mod format;
+pub mod hint;
 pub mod index;
+pub mod keydir;
 pub mod record;
 pub mod recovery;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
@@ -30,15 +33,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+pub use compaction::{Outcome as CompactionOutcome, Step as CompactionStep};
 use data_file::DataFile;
 pub use durability::FsyncPolicy;
 use durability::{PolicyCell, SyncState};
 pub use error::{Error, Result};
 pub use expiry::{Clock, ManualClock, SystemClock};
 use format::*;
-use index::Index;
 pub use index::Location;
-pub use recovery::{Damage, RecoveryReport};
+pub use keydir::FileUsage;
+use keydir::{Keydir, RecordRef};
+pub use recovery::{check_dir, CheckReport, Damage, RecoveryReport};
 
 /// How to open a store.
 #[derive(Debug, Clone)]
@@ -52,6 +57,15 @@ pub struct Options {
     pub expiry_interval: Duration,
     /// The clock used for expiry.
     pub clock: Arc<dyn Clock>,
+    /// A sealed file is compacted once this share of it is reclaimable.
+    pub compaction_threshold: f64,
+    /// Compaction I/O limit in bytes per second (0 = unlimited).
+    pub compaction_rate: u64,
+    /// How often background compaction looks for work (None = never;
+    /// `compact` and `request_compaction` still work on demand).
+    pub compaction_interval: Option<Duration>,
+    /// Tests: make compaction fail after this step.
+    pub compaction_failpoint: Option<CompactionStep>,
 }
 
 impl Default for Options {
@@ -61,6 +75,10 @@ impl Default for Options {
             fsync: FsyncPolicy::EverySec,
             expiry_interval: Duration::from_millis(100),
             clock: Arc::new(SystemClock),
+            compaction_threshold: 0.5,
+            compaction_rate: 64 * 1024 * 1024,
+            compaction_interval: Some(Duration::from_secs(1)),
+            compaction_failpoint: None,
         }
     }
 }
@@ -82,8 +100,18 @@ pub struct Stats {
     pub expired_keys: u64,
     /// The error that stopped writes, if any.
     pub write_failure: Option<String>,
-    /// Id of the active file.
+    /// Number (order) of the active file.
     pub active_file: u32,
+    /// Bytes of records on disk.
+    pub disk_bytes: u64,
+    /// Of which no longer live.
+    pub dead_bytes: u64,
+    /// Compactions completed since open.
+    pub compactions: u64,
+    /// Bytes reclaimed by compaction since open.
+    pub reclaimed_bytes: u64,
+    /// A compaction was requested or is running.
+    pub compaction_running: bool,
 }
 
 #[derive(Debug)]
@@ -100,12 +128,29 @@ struct Shared {
     clock: Arc<dyn Clock>,
     policy: PolicyCell,
     _lock: dir::DirLock,
-    index: RwLock<Index>,
+    /// Index and per-file accounting. Lock order: keydir, then files.
+    keydir: RwLock<Keydir>,
+    /// Open data files by handle.
     files: RwLock<HashMap<u32, Arc<DataFile>>>,
+    next_handle: AtomicU32,
     writer: Mutex<Writer>,
     sync: SyncState,
     closed: AtomicBool,
-    expired_keys: std::sync::atomic::AtomicU64,
+    expired_keys: AtomicU64,
+    compaction_threshold: f64,
+    compaction_rate: u64,
+    failpoint: Option<CompactionStep>,
+    /// Held by compaction, hint writing and `clear`.
+    compact_lock: Mutex<()>,
+    /// Sealed files that still need a hint.
+    needs_hint: Mutex<Vec<u32>>,
+    /// Files replaced by compaction, closed after a grace period.
+    retired: Mutex<Vec<(Instant, u32)>>,
+    compact_requested: AtomicBool,
+    compaction_running: AtomicBool,
+    compactions: AtomicU64,
+    reclaimed: AtomicU64,
+    last_compaction_tick: Mutex<Instant>,
 }
 
 /// What a write must wait for before it is acknowledged (see
@@ -192,41 +237,65 @@ impl Engine {
             .max_file_size
             .clamp(FILE_HEADER_LEN as u64 + 1, u64::from(u32::MAX));
         let now = options.clock.now_ms();
+        Shared::remove_leftovers(&dir)?;
         let ids = dir::data_file_ids(&dir)?;
-        let mut index = Index::new();
+        let mut keydir = Keydir::default();
         let mut report = RecoveryReport::default();
         let mut files = HashMap::new();
-        let mut active_len = FILE_HEADER_LEN as u64;
+        let mut needs_hint = Vec::new();
+        let mut last = None;
         let mut last_progress = Instant::now();
-        for (i, &id) in ids.iter().enumerate() {
+        for (i, &order) in ids.iter().enumerate() {
+            let handle = i as u32 + 1;
             let newest = i + 1 == ids.len();
-            active_len = recovery::recover_file(&dir, id, newest, &mut index, &mut report, now)?;
-            files.insert(id, Arc::new(DataFile::open(&dir, id)?));
+            let mode = if newest {
+                recovery::Mode::NewestFile
+            } else {
+                recovery::Mode::OlderFile
+            };
+            let hints_before = report.from_hints;
+            let damage_before = report.damage.len();
+            let read =
+                recovery::recover_file(&dir, order, handle, mode, &mut keydir, &mut report, now)?;
+            if !newest && report.from_hints == hints_before && report.damage.len() == damage_before
+            {
+                needs_hint.push(handle);
+            }
+            files.insert(
+                handle,
+                Arc::new(DataFile::open(&dir, order, handle, read.generation)?),
+            );
+            last = Some((handle, read.len));
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 tracing::info!(
                     files = i + 1,
                     of = ids.len(),
-                    keys = index.len(),
+                    keys = keydir.index.len(),
                     "loading data files"
                 );
                 last_progress = Instant::now();
             }
         }
-        let active = match ids.last() {
+        let mut next_handle = ids.len() as u32 + 1;
+        let (active, active_len) = match last {
             // A newest file already at its size limit starts a new one.
-            Some(&id) if active_len < max_file_size => files.get(&id).cloned(),
-            _ => None,
+            Some((h, len)) if len < max_file_size => (files.get(&h).cloned(), len),
+            Some((h, _)) => {
+                needs_hint.push(h);
+                (None, 0)
+            }
+            None => (None, 0),
         };
-        let active = match active {
-            Some(f) => f,
+        let (active, active_len) = match active {
+            Some(f) => (f, active_len),
             None => {
-                let id = ids.last().map_or(1, |&id| id + 1);
-                let f = Arc::new(DataFile::create(&dir, id)?);
+                let order = ids.last().map_or(1, |&id| id + 1);
+                let f = Arc::new(DataFile::create(&dir, order, next_handle)?);
+                next_handle += 1;
                 f.sync()?;
                 dir::sync_dir(&dir)?;
-                files.insert(id, Arc::clone(&f));
-                active_len = FILE_HEADER_LEN as u64;
-                f
+                files.insert(f.handle, Arc::clone(&f));
+                (f, FILE_HEADER_LEN as u64)
             }
         };
         let shared = Arc::new(Shared {
@@ -235,17 +304,33 @@ impl Engine {
             clock: options.clock,
             policy: PolicyCell::new(options.fsync),
             _lock: lock,
-            index: RwLock::new(index),
+            keydir: RwLock::new(keydir),
             files: RwLock::new(files),
+            next_handle: AtomicU32::new(next_handle),
             sync: SyncState::new(Arc::clone(&active)),
             writer: Mutex::new(Writer {
                 active,
                 len: active_len,
             }),
             closed: AtomicBool::new(false),
-            expired_keys: Default::default(),
+            expired_keys: AtomicU64::new(0),
+            compaction_threshold: options.compaction_threshold,
+            compaction_rate: options.compaction_rate,
+            failpoint: options.compaction_failpoint,
+            compact_lock: Mutex::new(()),
+            needs_hint: Mutex::new(needs_hint),
+            retired: Mutex::new(Vec::new()),
+            compact_requested: AtomicBool::new(false),
+            compaction_running: AtomicBool::new(false),
+            compactions: AtomicU64::new(0),
+            reclaimed: AtomicU64::new(0),
+            last_compaction_tick: Mutex::new(Instant::now()),
         });
-        let background = start_background(&shared, options.expiry_interval)?;
+        let background = start_background(
+            &shared,
+            options.expiry_interval,
+            options.compaction_interval,
+        )?;
         Ok(Engine {
             shared,
             background: Mutex::new(Some(background)),
@@ -286,7 +371,7 @@ impl Engine {
 
     /// The location of a live (present, unexpired) key; no I/O.
     pub fn meta(&self, key: &[u8]) -> Option<Location> {
-        let loc = read_lock(&self.shared.index).get(key)?;
+        let loc = read_lock(&self.shared.keydir).index.get(key)?;
         (!expiry::is_expired(&loc, self.now_ms())).then_some(loc)
     }
 
@@ -396,12 +481,14 @@ impl Engine {
         if limit == 0 {
             return out;
         }
-        read_lock(&self.shared.index).walk(start, end, reverse, |k, loc| {
-            if !expiry::is_expired(&loc, now) {
-                out.push((k.to_vec(), loc));
-            }
-            out.len() < limit
-        });
+        read_lock(&self.shared.keydir)
+            .index
+            .walk(start, end, reverse, |k, loc| {
+                if !expiry::is_expired(&loc, now) {
+                    out.push((k.to_vec(), loc));
+                }
+                out.len() < limit
+            });
         out
     }
 
@@ -417,15 +504,17 @@ impl Engine {
     ) -> Option<Vec<u8>> {
         let mut visited = 0;
         let mut last = None;
-        read_lock(&self.shared.index).walk(start, end, reverse, |k, loc| {
-            visited += 1;
-            let go_on = f(k, &loc);
-            if visited >= max_visited || !go_on {
-                last = Some(k.to_vec());
-                return false;
-            }
-            true
-        });
+        read_lock(&self.shared.keydir)
+            .index
+            .walk(start, end, reverse, |k, loc| {
+                visited += 1;
+                let go_on = f(k, &loc);
+                if visited >= max_visited || !go_on {
+                    last = Some(k.to_vec());
+                    return false;
+                }
+                true
+            });
         last
     }
 
@@ -469,24 +558,43 @@ impl Engine {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        let _compaction = mutex(&self.shared.compact_lock);
         let mut writer = mutex(&self.shared.writer);
         self.shared.rotate(&mut writer)?;
         let mut batch = Vec::new();
         record::encode_into(&mut batch, FLAG_CLEAR_ALL, 0, b"", b"");
-        let active_id = writer.active.id;
+        let active_order = writer.active.order;
         let seq = self.shared.commit(writer, &batch)?;
         if let Some(seq) = seq {
             self.shared.sync.sync_to(seq)?;
         }
         let old: Vec<Arc<DataFile>> = {
             let mut files = write_lock(&self.shared.files);
-            let ids: Vec<u32> = files.keys().copied().filter(|&id| id < active_id).collect();
-            ids.iter().filter_map(|id| files.remove(id)).collect()
+            let handles: Vec<u32> = files
+                .values()
+                .filter(|f| f.order < active_order)
+                .map(|f| f.handle)
+                .collect();
+            handles.iter().filter_map(|h| files.remove(h)).collect()
         };
+        {
+            let mut kd = write_lock(&self.shared.keydir);
+            for f in &old {
+                kd.usage.remove(&f.handle);
+            }
+        }
+        mutex(&self.shared.needs_hint).clear();
+        mutex(&self.shared.retired).clear();
         for f in old {
             // Readers that still hold the file keep reading it: unlinking
             // an open file leaves its data readable until the last close.
-            std::fs::remove_file(&f.path).map_err(|e| Error::io(&f.path, e))?;
+            if let Err(e) = std::fs::remove_file(&f.path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(Error::io(&f.path, e));
+                }
+            }
+            let hint = self.shared.dir.join(hint_file_name(f.order));
+            let _ = std::fs::remove_file(hint);
         }
         dir::sync_dir(&self.shared.dir)
     }
@@ -494,7 +602,7 @@ impl Engine {
     /// Number of keys in the index (expired keys count until the expiry
     /// cycle removes them, as in Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        read_lock(&self.shared.index).len()
+        read_lock(&self.shared.keydir).index.len()
     }
 
     /// True when the index is empty.
@@ -504,9 +612,10 @@ impl Engine {
 
     /// Figures for INFO.
     pub fn stats(&self) -> Stats {
-        let (keys, keys_with_expiry) = {
-            let ix = read_lock(&self.shared.index);
-            (ix.len(), ix.with_expiry())
+        let (keys, keys_with_expiry, disk_bytes, dead_bytes) = {
+            let kd = read_lock(&self.shared.keydir);
+            let (total, dead) = kd.totals();
+            (kd.index.len(), kd.index.with_expiry(), total, dead)
         };
         Stats {
             keys,
@@ -516,7 +625,12 @@ impl Engine {
             fsyncs: self.shared.sync.fsyncs.load(Ordering::Relaxed),
             expired_keys: self.shared.expired_keys.load(Ordering::Relaxed),
             write_failure: self.shared.sync.failure(),
-            active_file: mutex(&self.shared.writer).active.id,
+            active_file: mutex(&self.shared.writer).active.order,
+            disk_bytes,
+            dead_bytes,
+            compactions: self.shared.compactions.load(Ordering::Relaxed),
+            reclaimed_bytes: self.shared.reclaimed.load(Ordering::Relaxed),
+            compaction_running: self.shared.compaction_running.load(Ordering::Relaxed),
         }
     }
 
@@ -535,6 +649,54 @@ impl Engine {
         }
     }
 
+    /// Per-file space use, by file number (order).
+    pub fn file_usage(&self) -> Vec<(u32, FileUsage)> {
+        let kd = read_lock(&self.shared.keydir);
+        let files = read_lock(&self.shared.files);
+        let mut out: Vec<(u32, FileUsage)> = kd
+            .usage
+            .iter()
+            .filter_map(|(h, u)| files.get(h).map(|f| (f.order, *u)))
+            .collect();
+        out.sort_by_key(|(o, _)| *o);
+        out
+    }
+
+    /// Asks the background thread to seal the active file and compact
+    /// every file with reclaimable space (BGREWRITEAOF). Returns false if
+    /// one is already pending.
+    pub fn request_compaction(&self) -> bool {
+        self.shared
+            .compaction_running
+            .store(true, Ordering::Release);
+        !self.shared.compact_requested.swap(true, Ordering::AcqRel)
+    }
+
+    /// Seals the active file and compacts every file with reclaimable
+    /// space, now, on this thread. Returns bytes reclaimed.
+    ///
+    /// # Errors
+    /// I/O errors, or an injected failure in tests.
+    pub fn compact(&self) -> Result<u64> {
+        {
+            let mut w = mutex(&self.shared.writer);
+            if w.len > FILE_HEADER_LEN as u64 {
+                self.shared.rotate(&mut w)?;
+            }
+        }
+        let mut total = 0;
+        for h in self.shared.compaction_candidates(0.0) {
+            if let CompactionOutcome::Compacted(n) = self.shared.compact_file(h)? {
+                total += n;
+            }
+        }
+        for h in std::mem::take(&mut *mutex(&self.shared.needs_hint)) {
+            self.shared.write_hint(h)?;
+        }
+        self.shared.drop_retired(true);
+        Ok(total)
+    }
+
     /// Forces every written record to stable storage.
     pub fn sync(&self) -> Result<()> {
         self.shared.sync.sync_all()
@@ -543,13 +705,14 @@ impl Engine {
     /// Stops background work and syncs. Dropping the engine does the same
     /// but cannot report errors.
     pub fn close(&self) -> Result<()> {
+        let first = !self.shared.closed.swap(true, Ordering::AcqRel);
         if let Some((stop, handles)) = mutex(&self.background).take() {
             drop(stop);
             for h in handles {
                 let _ = h.join();
             }
         }
-        if self.shared.closed.swap(true, Ordering::AcqRel) {
+        if !first {
             return Ok(());
         }
         // Take the write lock so no transaction is half-way through.
@@ -566,23 +729,26 @@ impl Drop for Engine {
     }
 }
 
-/// The stop signal (dropping the sender stops them) and the threads.
+/// The stop signal (dropping the sender stops the threads) and the threads.
 type Background = (mpsc::Sender<()>, Vec<JoinHandle<()>>);
 
-fn start_background(shared: &Arc<Shared>, expiry_interval: Duration) -> Result<Background> {
+fn start_background(
+    shared: &Arc<Shared>,
+    expiry_interval: Duration,
+    compaction_interval: Option<Duration>,
+) -> Result<Background> {
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let stop_rx = Arc::new(Mutex::new(stop_rx));
     let mut handles = Vec::new();
-    // One thread: the everysec fsync and the expiry cycle share a tick.
+    // The everysec fsync and the expiry cycle share a tick; compaction has
+    // its own thread so a long rewrite never delays an fsync.
     let weak = Arc::downgrade(shared);
-    let rx = Arc::clone(&stop_rx);
     let handle = std::thread::Builder::new()
         .name("slowpoke-bg".into())
         .spawn(move || {
             let mut last_sync = Instant::now();
             let mut cursor: Option<Vec<u8>> = None;
             loop {
-                match mutex(&rx).recv_timeout(expiry_interval.min(Duration::from_millis(100))) {
+                match stop_rx.recv_timeout(expiry_interval.min(Duration::from_millis(100))) {
                     Err(RecvTimeoutError::Timeout) => {}
                     _ => return,
                 }
@@ -594,10 +760,35 @@ fn start_background(shared: &Arc<Shared>, expiry_interval: Duration) -> Result<B
                     last_sync = Instant::now();
                     let _ = shared.sync.sync_all();
                 }
-                if read_lock(&shared.index).with_expiry() > 0 {
+                if read_lock(&shared.keydir).index.with_expiry() > 0 {
                     let (_, next) = shared.expire_slice(cursor.as_deref());
                     cursor = next;
                 }
+            }
+        })
+        .map_err(|e| Error::io(&shared.dir, e))?;
+    handles.push(handle);
+    let weak = Arc::downgrade(shared);
+    let tick = compaction_interval.unwrap_or(Duration::from_millis(200));
+    let handle = std::thread::Builder::new()
+        .name("slowpoke-compact".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick.min(Duration::from_millis(200)));
+            let Some(shared) = weak.upgrade() else { return };
+            if shared.closed.load(Ordering::Acquire) {
+                return;
+            }
+            let due = compaction_interval.is_some_and(|i| {
+                let mut last = mutex(&shared.last_compaction_tick);
+                if last.elapsed() >= i {
+                    *last = Instant::now();
+                    true
+                } else {
+                    false
+                }
+            });
+            if due || shared.compact_requested.load(Ordering::Acquire) {
+                shared.compaction_tick();
             }
         })
         .map_err(|e| Error::io(&shared.dir, e))?;
@@ -607,19 +798,35 @@ fn start_background(shared: &Arc<Shared>, expiry_interval: Duration) -> Result<B
 
 impl Shared {
     fn read_value(&self, key: &[u8], loc: &Location) -> Result<Bytes> {
-        let file = read_lock(&self.files)
-            .get(&loc.file)
-            .cloned()
-            .ok_or(Error::Corrupt {
-                file: loc.file,
-                offset: u64::from(loc.offset),
-                reason: "index points at a missing data file",
-            })?;
+        let found = read_lock(&self.files).get(&loc.file).cloned();
+        let (file, loc) = match found {
+            Some(f) => (f, *loc),
+            None => {
+                // Compaction moved the key after we looked it up: look again
+                // (under the index lock, so the file cannot move meanwhile).
+                let kd = read_lock(&self.keydir);
+                let fresh = kd.index.get(key).ok_or(Error::Corrupt {
+                    file: loc.file,
+                    offset: u64::from(loc.offset),
+                    reason: "index points at a missing data file",
+                })?;
+                let f = read_lock(&self.files)
+                    .get(&fresh.file)
+                    .cloned()
+                    .ok_or(Error::Corrupt {
+                        file: fresh.file,
+                        offset: u64::from(fresh.offset),
+                        reason: "index points at a missing data file",
+                    })?;
+                (f, fresh)
+            }
+        };
+        let loc = &loc;
         let value_start = REC_HEADER_LEN + key.len();
         let mut buf = vec![0u8; value_start + loc.value_len as usize];
         file.read_at(&mut buf, u64::from(loc.offset))?;
         let corrupt = |reason| Error::Corrupt {
-            file: loc.file,
+            file: file.order,
             offset: u64::from(loc.offset),
             reason,
         };
@@ -664,20 +871,20 @@ impl Shared {
             return Err(e);
         }
         {
-            let mut index = write_lock(&self.index);
+            let mut keydir = write_lock(&self.keydir);
             let now = self.clock.now_ms();
             let mut at = 0usize;
             while at < batch.len() {
                 let Ok(rec) = record::decode(&batch[at..]) else {
                     break;
                 };
-                recovery::apply(
-                    &mut index,
-                    &rec,
-                    writer.active.id,
-                    (base + at as u64) as u32,
-                    now,
-                );
+                let r = RecordRef {
+                    flags: rec.header.flags,
+                    expires_at: rec.header.expires_at,
+                    key: rec.key,
+                    value_len: rec.header.value_len,
+                };
+                keydir.apply(&r, writer.active.handle, (base + at as u64) as u32, now);
                 at += rec.header.record_len() as usize;
             }
         }
@@ -691,10 +898,12 @@ impl Shared {
             self.sync.poison(e.to_string());
             return Err(e);
         }
-        let id = writer.active.id + 1;
-        let file = Arc::new(DataFile::create(&self.dir, id)?);
+        let order = writer.active.order + 1;
+        let handle = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        let file = Arc::new(DataFile::create(&self.dir, order, handle)?);
         dir::sync_dir(&self.dir)?;
-        write_lock(&self.files).insert(id, Arc::clone(&file));
+        write_lock(&self.files).insert(handle, Arc::clone(&file));
+        mutex(&self.needs_hint).push(writer.active.handle);
         self.sync.rotated(Arc::clone(&file));
         writer.active = file;
         writer.len = FILE_HEADER_LEN as u64;
@@ -705,12 +914,12 @@ impl Shared {
     /// and where to resume.
     fn expire_slice(&self, cursor: Option<&[u8]>) -> (usize, Option<Vec<u8>>) {
         let now = self.clock.now_ms();
-        let (expired, next) = expiry::collect_expired(&read_lock(&self.index), cursor, now);
+        let (expired, next) = expiry::collect_expired(&read_lock(&self.keydir).index, cursor, now);
         let mut removed = 0;
         if !expired.is_empty() {
-            let mut index = write_lock(&self.index);
+            let mut keydir = write_lock(&self.keydir);
             for (key, loc) in &expired {
-                removed += usize::from(index.remove_if(key, loc));
+                removed += usize::from(keydir.remove_if(key, loc));
             }
         }
         self.expired_keys
@@ -766,7 +975,7 @@ impl Txn<'_> {
             }),
             None if self.cleared => None,
             None => {
-                let loc = read_lock(&self.shared.index).get(key)?;
+                let loc = read_lock(&self.shared.keydir).index.get(key)?;
                 (!expiry::is_expired(&loc, self.now)).then_some(loc)
             }
         }
@@ -821,7 +1030,7 @@ impl Txn<'_> {
         let live = self.contains(key);
         // A key that exists in the index but has expired still gets a
         // tombstone, so no older version can come back on recovery.
-        let in_index = !self.cleared && read_lock(&self.shared.index).get(key).is_some();
+        let in_index = !self.cleared && read_lock(&self.shared.keydir).index.get(key).is_some();
         if live || in_index || self.overlay.contains_key(key) {
             record::encode_into(&mut self.batch, FLAG_TOMBSTONE, 0, key, b"");
             self.overlay.insert(key.to_vec(), Pending::Deleted);

@@ -1,0 +1,427 @@
+//! Background compaction and hint writing. A sealed data file whose
+//! reclaimable fraction passes the threshold is rewritten *in place*: its
+//! live records (and the deletion markers that still mask older files) are
+//! copied to `NNNN.data.compact`, a hint to `NNNN.hint.compact`, both
+//! fsynced, then renamed over the originals. The file keeps its number, so
+//! recovery applies it at the same position and a stale copy can never
+//! override a newer write; a crash at any step leaves either the old or the
+//! new file, both complete (leftover `.compact` files are removed on open).
+//!
+//! The index moves keys to the new file only where they still point at the
+//! record that was copied (a write during compaction wins), in short
+//! batches, under the index lock; readers never stall for the whole file.
+//! The old file stays open until a grace period has passed, so a reader
+//! that fetched an old location still reads valid bytes. I/O is throttled
+//! to a configured rate.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::data_file::{header_bytes, write_new_file, DataFile};
+use super::error::{Error, Result};
+use super::format::*;
+use super::index::Location;
+use super::keydir::FileUsage;
+use super::record::{self, RecordHeader};
+use super::{dir, hint, mutex, read_lock, write_lock, Shared};
+
+/// A step after which a test can make compaction fail (as if the process
+/// died there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// After the new data file is written and synced.
+    AfterWrite,
+    /// After the new hint file is written and synced.
+    AfterHint,
+    /// After the new data file replaced the old one.
+    AfterRename,
+    /// After the hint replaced the old hint, before the index moves.
+    BeforeSwap,
+}
+
+/// Keys moved per index-lock hold.
+const MOVE_BATCH: usize = 4096;
+/// How long a replaced file stays open for readers.
+const RETIRE_AFTER: Duration = Duration::from_secs(5);
+
+/// Paces I/O to `rate` bytes per second (0 = unlimited).
+pub struct Throttle {
+    rate: u64,
+    start: Instant,
+    bytes: u64,
+}
+
+impl Throttle {
+    /// A throttle at `rate` bytes per second.
+    pub fn new(rate: u64) -> Self {
+        Throttle {
+            rate,
+            start: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    /// Accounts `n` bytes and sleeps as long as needed to keep the rate.
+    pub fn consume(&mut self, n: u64) {
+        if self.rate == 0 {
+            return;
+        }
+        self.bytes += n;
+        let due = Duration::from_secs_f64(self.bytes as f64 / self.rate as f64);
+        let elapsed = self.start.elapsed();
+        if due > elapsed {
+            std::thread::sleep(due - elapsed);
+        }
+    }
+}
+
+/// Reads a whole file in 1 MiB chunks through the throttle.
+fn read_throttled(path: &Path, throttle: &mut Throttle) -> Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = f.metadata().map_err(|e| Error::io(path, e))?.len() as usize;
+    let mut buf = vec![0u8; len];
+    let mut at = 0;
+    while at < len {
+        let end = (at + (1 << 20)).min(len);
+        f.read_exact_at(&mut buf[at..end], at as u64)
+            .map_err(|e| Error::io(path, e))?;
+        throttle.consume((end - at) as u64);
+        at = end;
+    }
+    Ok(buf)
+}
+
+fn injected(step: Step) -> Error {
+    Error::io(
+        "compaction",
+        std::io::Error::other(format!("injected failure {step:?}")),
+    )
+}
+
+/// A record copied to the new file: where its key is in the old buffer,
+/// and its old and new offsets.
+struct Moved {
+    key_at: usize,
+    key_len: usize,
+    old: u32,
+    new: u32,
+    len: u64,
+}
+
+/// Outcome of one compaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The file was rewritten; bytes reclaimed.
+    Compacted(u64),
+    /// Too little to reclaim; the markers were pinned.
+    NotWorthIt,
+    /// The file is gone or active.
+    Skipped,
+}
+
+impl Shared {
+    /// Removes `.compact` leftovers of a compaction that did not finish.
+    pub(super) fn remove_leftovers(dir_path: &Path) -> Result<()> {
+        for entry in std::fs::read_dir(dir_path).map_err(|e| Error::io(dir_path, e))? {
+            let entry = entry.map_err(|e| Error::io(dir_path, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".compact") || name.ends_with(".hint.tmp") {
+                let p = entry.path();
+                tracing::info!(file = %p.display(), "removing leftover of an unfinished compaction");
+                std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True when some file ordered before `order` still exists, so a
+    /// deletion marker in `order` may still mask an older version.
+    fn older_file_exists(&self, order: u32) -> bool {
+        read_lock(&self.files).values().any(|f| f.order < order)
+    }
+
+    /// Rewrites one sealed file, keeping only what is still needed.
+    pub(super) fn compact_file(&self, handle: u32) -> Result<Outcome> {
+        let _guard = mutex(&self.compact_lock);
+        let Some(old) = read_lock(&self.files).get(&handle).cloned() else {
+            return Ok(Outcome::Skipped);
+        };
+        if old.handle == mutex(&self.writer).active.handle {
+            return Ok(Outcome::Skipped);
+        }
+        let mut throttle = Throttle::new(self.compaction_rate);
+        let buf = read_throttled(&old.path, &mut throttle)?;
+        let keep_markers = self.older_file_exists(old.order);
+        let generation = old.generation.wrapping_add(1);
+        let mut out = header_bytes(generation).to_vec();
+        let mut hint_buf = hint::header(generation, 0).to_vec();
+        let mut moved = Vec::new();
+        let mut pinned = 0u64;
+        let now = self.clock.now_ms();
+        let mut at = FILE_HEADER_LEN;
+        while at < buf.len() {
+            let rec = match record::decode(&buf[at..]) {
+                Ok(r) => r,
+                Err(_) => {
+                    // Damaged bytes were reported on open; skip to the next
+                    // good record and leave the damage behind.
+                    match (at + 1..buf.len()).find(|&p| record::decode(&buf[p..]).is_ok()) {
+                        Some(p) => {
+                            at = p;
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
+            };
+            let len = rec.header.record_len() as usize;
+            let h = rec.header;
+            let current = read_lock(&self.keydir).index.get(rec.key);
+            let live = current.is_some_and(|l| l.file == handle && l.offset as usize == at);
+            let is_marker = h.flags & (FLAG_TOMBSTONE | FLAG_CLEAR_ALL) != 0
+                || (h.expires_at != 0 && h.expires_at <= now);
+            let new_at = out.len();
+            if live {
+                out.extend_from_slice(&buf[at..at + len]);
+                hint::push_entry(&mut hint_buf, &h, rec.key, new_at as u32);
+                moved.push(Moved {
+                    key_at: at + REC_HEADER_LEN,
+                    key_len: rec.key.len(),
+                    old: at as u32,
+                    new: new_at as u32,
+                    len: len as u64,
+                });
+            } else if is_marker
+                && keep_markers
+                && (current.is_none() || h.flags & FLAG_CLEAR_ALL != 0)
+            {
+                // Still masks an older version: keep it, as a bare
+                // tombstone (an expired put needs no value).
+                let flags = if h.flags & FLAG_CLEAR_ALL != 0 {
+                    FLAG_CLEAR_ALL
+                } else {
+                    FLAG_TOMBSTONE
+                };
+                record::encode_into(&mut out, flags, 0, rec.key, b"");
+                let marker = RecordHeader {
+                    crc: 0,
+                    flags,
+                    expires_at: 0,
+                    key_len: rec.key.len() as u32,
+                    value_len: 0,
+                };
+                hint::push_entry(&mut hint_buf, &marker, rec.key, new_at as u32);
+                pinned += (out.len() - new_at) as u64;
+            }
+            at += len;
+        }
+        let old_len = buf.len() as u64;
+        let new_len = out.len() as u64;
+        if new_len * 100 >= old_len * 95 {
+            // Nothing worth rewriting: remember that what is left is needed.
+            if let Some(u) = write_lock(&self.keydir).usage.get_mut(&handle) {
+                u.pinned = u.dead;
+            }
+            return Ok(Outcome::NotWorthIt);
+        }
+        if new_len == FILE_HEADER_LEN as u64 {
+            return self.remove_empty(&old);
+        }
+        hint_buf[16..24].copy_from_slice(&new_len.to_le_bytes());
+        throttle.consume(new_len);
+        let data_tmp = self
+            .dir
+            .join(format!("{}.compact", data_file_name(old.order)));
+        let hint_tmp = self
+            .dir
+            .join(format!("{}.compact", hint_file_name(old.order)));
+        write_new_file(&data_tmp, &out)?;
+        self.fail_at(Step::AfterWrite)?;
+        write_new_file(&hint_tmp, &hint_buf)?;
+        self.fail_at(Step::AfterHint)?;
+        let data_path = self.dir.join(data_file_name(old.order));
+        let hint_path = self.dir.join(hint_file_name(old.order));
+        std::fs::rename(&data_tmp, &data_path).map_err(|e| Error::io(&data_path, e))?;
+        self.fail_at(Step::AfterRename)?;
+        std::fs::rename(&hint_tmp, &hint_path).map_err(|e| Error::io(&hint_path, e))?;
+        dir::sync_dir(&self.dir)?;
+        self.fail_at(Step::BeforeSwap)?;
+
+        let new_handle = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        let new_file = Arc::new(DataFile::open(
+            &self.dir, old.order, new_handle, generation,
+        )?);
+        write_lock(&self.files).insert(new_handle, new_file);
+        write_lock(&self.keydir).usage.insert(
+            new_handle,
+            FileUsage {
+                total: new_len - FILE_HEADER_LEN as u64,
+                dead: pinned,
+                pinned,
+            },
+        );
+        for batch in moved.chunks(MOVE_BATCH) {
+            let mut kd = write_lock(&self.keydir);
+            for m in batch {
+                let key = &buf[m.key_at..m.key_at + m.key_len];
+                match kd.index.get(key) {
+                    Some(l) if l.file == handle && l.offset == m.old => {
+                        kd.index.insert(
+                            key,
+                            Location {
+                                file: new_handle,
+                                offset: m.new,
+                                ..l
+                            },
+                        );
+                    }
+                    // Overwritten or deleted meanwhile: the copy is dead.
+                    _ => {
+                        if let Some(u) = kd.usage.get_mut(&new_handle) {
+                            u.dead += m.len;
+                        }
+                    }
+                }
+            }
+        }
+        write_lock(&self.keydir).usage.remove(&handle);
+        mutex(&self.retired).push((Instant::now(), handle));
+        self.compactions.fetch_add(1, Ordering::Relaxed);
+        let reclaimed = old_len.saturating_sub(new_len);
+        self.reclaimed.fetch_add(reclaimed, Ordering::Relaxed);
+        tracing::info!(file = %old.path.display(), before = old_len, after = new_len, "compacted data file");
+        Ok(Outcome::Compacted(reclaimed))
+    }
+
+    /// Deletes a file that holds nothing still needed. Safe at any
+    /// instant: none of its records matters to recovery any more.
+    fn remove_empty(&self, old: &DataFile) -> Result<Outcome> {
+        let hint_path = self.dir.join(hint_file_name(old.order));
+        match std::fs::remove_file(&hint_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&hint_path, e))
+            }
+            _ => {}
+        }
+        std::fs::remove_file(&old.path).map_err(|e| Error::io(&old.path, e))?;
+        dir::sync_dir(&self.dir)?;
+        write_lock(&self.keydir).usage.remove(&old.handle);
+        mutex(&self.retired).push((Instant::now(), old.handle));
+        self.compactions.fetch_add(1, Ordering::Relaxed);
+        let reclaimed = old.size().unwrap_or(0);
+        self.reclaimed.fetch_add(reclaimed, Ordering::Relaxed);
+        tracing::info!(file = %old.path.display(), "removed a data file with nothing live left");
+        Ok(Outcome::Compacted(reclaimed))
+    }
+
+    fn fail_at(&self, step: Step) -> Result<()> {
+        if self.failpoint == Some(step) {
+            return Err(injected(step));
+        }
+        Ok(())
+    }
+
+    /// Writes the hint of a sealed file that has none.
+    pub(super) fn write_hint(&self, handle: u32) -> Result<()> {
+        let _guard = mutex(&self.compact_lock);
+        if mutex(&self.retired).iter().any(|&(_, h)| h == handle) {
+            return Ok(()); // replaced by compaction, which wrote its hint
+        }
+        let Some(file) = read_lock(&self.files).get(&handle).cloned() else {
+            return Ok(());
+        };
+        let mut throttle = Throttle::new(self.compaction_rate);
+        let buf = read_throttled(&file.path, &mut throttle)?;
+        let mut hint_buf = hint::header(file.generation, buf.len() as u64).to_vec();
+        let mut at = FILE_HEADER_LEN;
+        while at < buf.len() {
+            // A damaged file gets no hint: opening keeps reporting it.
+            let Ok(rec) = record::decode(&buf[at..]) else {
+                return Ok(());
+            };
+            hint::push_entry(&mut hint_buf, &rec.header, rec.key, at as u32);
+            at += rec.header.record_len() as usize;
+        }
+        let tmp = self.dir.join(format!("{}.tmp", hint_file_name(file.order)));
+        let path = self.dir.join(hint_file_name(file.order));
+        write_new_file(&tmp, &hint_buf)?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        dir::sync_dir(&self.dir)
+    }
+
+    /// Closes files replaced by compaction once no reader can still be
+    /// using a location that points into them.
+    pub(super) fn drop_retired(&self, force: bool) {
+        let mut retired = mutex(&self.retired);
+        let due: Vec<u32> = retired
+            .iter()
+            .filter(|(at, _)| force || at.elapsed() >= RETIRE_AFTER)
+            .map(|&(_, h)| h)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        retired.retain(|(_, h)| !due.contains(h));
+        let mut files = write_lock(&self.files);
+        for h in due {
+            files.remove(&h);
+        }
+    }
+
+    /// Sealed files whose reclaimable share passes `threshold` (or any
+    /// reclaimable bytes when `threshold` is 0), most reclaimable first.
+    pub(super) fn compaction_candidates(&self, threshold: f64) -> Vec<u32> {
+        let active = mutex(&self.writer).active.handle;
+        let retired: Vec<u32> = mutex(&self.retired).iter().map(|&(_, h)| h).collect();
+        let kd = read_lock(&self.keydir);
+        let mut c: Vec<(f64, u32)> = kd
+            .usage
+            .iter()
+            .filter(|(h, _)| **h != active && !retired.contains(h))
+            .filter(|(_, u)| u.total > 0 && u.reclaimable() > 0)
+            .map(|(&h, u)| (u.reclaimable() as f64 / u.total as f64, h))
+            .filter(|&(f, _)| f >= threshold)
+            .collect();
+        c.sort_by(|a, b| b.0.total_cmp(&a.0));
+        c.into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// One background tick: retire, write missing hints, compact.
+    pub(super) fn compaction_tick(&self) {
+        self.drop_retired(false);
+        let pending: Vec<u32> = std::mem::take(&mut *mutex(&self.needs_hint));
+        for h in pending {
+            if let Err(e) = self.write_hint(h) {
+                tracing::warn!(error = %e, "could not write a hint file");
+            }
+        }
+        let forced = self.compact_requested.swap(false, Ordering::AcqRel);
+        if forced {
+            let mut w = mutex(&self.writer);
+            if w.len > FILE_HEADER_LEN as u64 {
+                if let Err(e) = self.rotate(&mut w) {
+                    tracing::error!(error = %e, "could not seal the active file for compaction");
+                }
+            }
+        }
+        let threshold = if forced {
+            0.0
+        } else {
+            self.compaction_threshold
+        };
+        for h in self.compaction_candidates(threshold) {
+            match self.compact_file(h) {
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "compaction failed; will retry later");
+                    break;
+                }
+            }
+        }
+        self.compaction_running.store(false, Ordering::Release);
+    }
+}
