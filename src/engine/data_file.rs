@@ -55,8 +55,12 @@ impl DataFile {
             .mode(0o600)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        file.write_all_at(&header_bytes(0), 0)
-            .map_err(|e| Error::io(&path, e))?;
+        if let Err(e) = file.write_all_at(&header_bytes(0), 0) {
+            // Leave no headerless file behind (a full disk): the next
+            // rotation attempt must be able to create it again.
+            let _ = std::fs::remove_file(&path);
+            return Err(Error::io(&path, e));
+        }
         Ok(DataFile {
             handle,
             order,
@@ -104,8 +108,8 @@ impl DataFile {
 
     /// Writes `bytes` at `offset` (the caller tracks the end of the file).
     pub fn write_at(&self, bytes: &[u8], offset: u64) -> Result<()> {
-        self.file
-            .write_all_at(bytes, offset)
+        super::fault::on_write()
+            .and_then(|()| self.file.write_all_at(bytes, offset))
             .map_err(|e| Error::io(&self.path, e))
     }
 
@@ -113,6 +117,7 @@ impl DataFile {
     /// regular file only returns short at end of file, which is corruption).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         READS.fetch_add(1, Ordering::Relaxed);
+        super::fault::on_read().map_err(|e| Error::io(&self.path, e))?;
         let mut done = 0;
         while done < buf.len() {
             match self.file.read_at(&mut buf[done..], offset + done as u64) {
@@ -133,7 +138,9 @@ impl DataFile {
 
     /// Flushes written bytes to stable storage (fdatasync).
     pub fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
+        super::fault::on_sync()
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| Error::io(&self.path, e))
     }
 
     /// Cuts the file back to `len` bytes (used to drop a torn tail or a

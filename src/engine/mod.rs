@@ -15,6 +15,7 @@ pub mod dir;
 pub mod durability;
 pub mod error;
 pub mod expiry;
+pub mod fault;
 pub mod format;
 pub mod hint;
 pub mod index;
