@@ -6,7 +6,10 @@
 //! same table. To add a command: one handler, one table line.
 
 pub mod args;
+pub mod command;
+pub mod config;
 pub mod connection;
+pub mod info;
 pub mod keys;
 pub mod scan;
 pub mod server;
