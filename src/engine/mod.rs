@@ -371,9 +371,17 @@ impl Engine {
     }
 
     /// The location of a live (present, unexpired) key; no I/O.
+    /// An expired key found here is removed from the index at once (as
+    /// Redis expires keys on access), so DBSIZE stops counting it.
     pub fn meta(&self, key: &[u8]) -> Option<Location> {
         let loc = read_lock(&self.shared.keydir).index.get(key)?;
-        (!expiry::is_expired(&loc, self.now_ms())).then_some(loc)
+        if expiry::is_expired(&loc, self.now_ms()) {
+            if write_lock(&self.shared.keydir).remove_if(key, &loc) {
+                self.shared.expired_keys.fetch_add(1, Ordering::Relaxed);
+            }
+            return None;
+        }
+        Some(loc)
     }
 
     /// True when `key` is live; no I/O.

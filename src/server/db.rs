@@ -44,6 +44,12 @@ pub trait Keyspace {
     fn key_count(&self) -> usize {
         self.engine().len()
     }
+    /// Keys written by this view's uncommitted transaction (with repeats),
+    /// None outside one. Walks over `engine()` see only committed keys, so
+    /// they check each key with `meta` and merge these in (SCAN, KEYS).
+    fn pending_writes(&self) -> Option<&[Vec<u8>]> {
+        None
+    }
 }
 
 /// Read-only access outside a transaction. Writes are routed through
@@ -116,6 +122,9 @@ impl Keyspace for TxnView<'_, '_> {
     fn engine(&self) -> &Engine {
         self.engine
     }
+    fn pending_writes(&self) -> Option<&[Vec<u8>]> {
+        Some(self.txn.written_keys())
+    }
     fn clear_all(&mut self) -> engine::Result<()> {
         self.txn.clear_all();
         self.cleared = true;
@@ -167,6 +176,9 @@ pub struct WatchMark {
     bucket: usize,
     version: u64,
     epoch: u64,
+    /// The key was live when watched: if it is gone at EXEC without a
+    /// write (it expired), EXEC aborts too, as in Redis.
+    pub existed: bool,
 }
 
 fn bucket_of(key: &[u8]) -> usize {
@@ -192,6 +204,7 @@ impl Db {
             bucket,
             version: self.versions[bucket].load(Ordering::Acquire),
             epoch: self.flush_epoch.load(Ordering::Acquire),
+            existed: false,
         }
     }
 

@@ -75,6 +75,11 @@ impl Reply {
         match self {
             Reply::Ok => out.put_slice(b"+OK\r\n"),
             Reply::Simple(s) => line(out, b'+', s.as_bytes()),
+            // An error line must stay one line whatever a client sent us
+            // (Redis replaces CR and LF with spaces too).
+            Reply::Error(e) if e.contains(['\r', '\n']) => {
+                line(out, b'-', e.replace(['\r', '\n'], " ").as_bytes())
+            }
             Reply::Error(e) => line(out, b'-', e.as_bytes()),
             Reply::Int(i) => {
                 let mut buf = itoa_buf();

@@ -175,12 +175,10 @@ pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) 
         return err.into();
     };
     if !spec.arity_ok(argv.len()) {
-        conn.flag_multi_error();
-        return CommandError::WrongArity(spec.name.to_string()).into();
+        return reject(conn, spec, CommandError::WrongArity(spec.name.to_string()));
     }
     if !conn.authed && !spec.has(flags::NO_AUTH) && server.auth_required() {
-        conn.flag_multi_error();
-        return CommandError::NoAuth.into();
+        return reject(conn, spec, CommandError::NoAuth);
     }
     conn.info.touch(spec.name);
     if conn.in_multi() && !spec.has(flags::NO_MULTI) {
@@ -188,6 +186,27 @@ pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) 
         return Reply::simple("QUEUED");
     }
     run(server, conn, spec, argv)
+}
+
+/// Refuses a command before it runs. As in Redis, a refused EXEC also
+/// discards the transaction (`EXECABORT ... because of: <reason>`); any
+/// other refusal inside MULTI makes the coming EXEC fail.
+fn reject(conn: &mut ConnState, spec: &CommandSpec, err: CommandError) -> Reply {
+    if spec.name == "exec" {
+        conn.multi = None;
+        conn.watched.clear();
+        conn.info.update(|d| {
+            d.multi = -1;
+            d.watch = 0;
+        });
+        let text = err.to_string();
+        let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+        return Reply::Error(
+            format!("EXECABORT Transaction discarded because of: {reason}").into(),
+        );
+    }
+    conn.flag_multi_error();
+    err.into()
 }
 
 /// Runs a command that has passed the checks (also used by EXEC).

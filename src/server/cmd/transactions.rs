@@ -112,7 +112,8 @@ fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     }
     for key in &args[1..] {
         if !ctx.conn.watched.iter().any(|(k, _)| k == key) {
-            let mark = ctx.server.db.watch_mark(key);
+            let mut mark = ctx.server.db.watch_mark(key);
+            mark.existed = ctx.ks.meta(key).is_some();
             ctx.conn.watched.push((key.clone(), mark));
         }
     }
@@ -142,7 +143,10 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CommandError> {
     let server = ctx.server;
     let conn = &mut *ctx.conn;
     let (reply, ticket) = server.db.write(|txn: &mut TxnView<'_, '_>| {
-        if watched.iter().any(|(_, mark)| server.db.watch_broken(mark)) {
+        let changed = |(key, mark): &(Bytes, crate::server::db::WatchMark)| {
+            server.db.watch_broken(mark) || (mark.existed && txn.txn.meta(key).is_none())
+        };
+        if watched.iter().any(changed) {
             return Reply::NullArray;
         }
         let mut replies = Vec::with_capacity(state.queue.len());
