@@ -57,9 +57,10 @@ impl From<engine::Error> for CommandError {
     }
 }
 
-/// Redis echoes at most 128 bytes of each argument in unknown-command errors.
-fn preview(s: &str) -> String {
-    let mut end = s.len().min(128);
+/// At most `max` bytes of `s` (on a character boundary), for echoing a
+/// client's text in an error.
+fn preview(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
@@ -81,13 +82,21 @@ impl fmt::Display for CommandError {
             CommandError::NotFloat => f.write_str("ERR value is not a valid float"),
             CommandError::Overflow => f.write_str("ERR increment or decrement would overflow"),
             CommandError::UnknownCommand(name, args) => {
+                // Redis echoes arguments until the list reaches 128 bytes,
+                // each cut to what is left of that budget.
                 write!(
                     f,
                     "ERR unknown command '{}', with args beginning with: ",
-                    preview(name)
+                    preview(name, 128)
                 )?;
+                let mut used = 0;
                 for a in args {
-                    write!(f, "'{}' ", preview(a))?;
+                    if used >= 128 {
+                        break;
+                    }
+                    let shown = preview(a, 128 - used);
+                    used += shown.len() + 3;
+                    write!(f, "'{shown}' ")?;
                 }
                 Ok(())
             }
@@ -95,7 +104,7 @@ impl fmt::Display for CommandError {
                 write!(
                     f,
                     "ERR unknown subcommand '{}'. Try {} HELP.",
-                    preview(sub),
+                    preview(sub, 128),
                     cmd.to_uppercase()
                 )
             }
