@@ -7,6 +7,7 @@ pub mod config;
 pub mod connection;
 pub mod db;
 pub mod error;
+pub mod glob;
 pub mod listener;
 pub mod reply;
 pub mod state;
