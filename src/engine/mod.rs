@@ -67,6 +67,24 @@ pub struct Options {
     pub compaction_interval: Option<Duration>,
     /// Tests: make compaction fail after this step.
     pub compaction_failpoint: Option<CompactionStep>,
+    /// Runs a read that must wait for the disk (the record is not in the
+    /// page cache). The server passes tokio's `block_in_place` so a slow
+    /// disk never stalls other clients; None runs it inline.
+    pub blocking_read: Option<BlockingHook>,
+    /// Benchmarks only: every read that is not served by the page-cache
+    /// probe is delayed this long, and the probe is skipped, to simulate a
+    /// slow disk (an HDD seek is ~8-10 ms).
+    pub simulated_read_latency: Duration,
+}
+
+/// See `Options::blocking_read`.
+#[derive(Clone)]
+pub struct BlockingHook(pub Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>);
+
+impl std::fmt::Debug for BlockingHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlockingHook")
+    }
 }
 
 impl Default for Options {
@@ -80,6 +98,8 @@ impl Default for Options {
             compaction_rate: 64 * 1024 * 1024,
             compaction_interval: Some(Duration::from_secs(1)),
             compaction_failpoint: None,
+            blocking_read: None,
+            simulated_read_latency: Duration::ZERO,
         }
     }
 }
@@ -152,6 +172,8 @@ struct Shared {
     compactions: AtomicU64,
     reclaimed: AtomicU64,
     last_compaction_tick: Mutex<Instant>,
+    blocking_read: Option<BlockingHook>,
+    simulated_read_latency: Duration,
 }
 
 /// What a write must wait for before it is acknowledged (see
@@ -326,6 +348,8 @@ impl Engine {
             compactions: AtomicU64::new(0),
             reclaimed: AtomicU64::new(0),
             last_compaction_tick: Mutex::new(Instant::now()),
+            blocking_read: options.blocking_read.clone(),
+            simulated_read_latency: options.simulated_read_latency,
         });
         let background = start_background(
             &shared,
@@ -833,7 +857,7 @@ impl Shared {
         let loc = &loc;
         let value_start = REC_HEADER_LEN + key.len();
         let mut buf = vec![0u8; value_start + loc.value_len as usize];
-        file.read_at(&mut buf, u64::from(loc.offset))?;
+        self.read_record(&file, &mut buf, u64::from(loc.offset))?;
         let corrupt = |reason| Error::Corrupt {
             file: file.order,
             offset: u64::from(loc.offset),
@@ -844,6 +868,33 @@ impl Shared {
             return Err(corrupt("record holds a different key than the index"));
         }
         Ok(Bytes::from(buf).slice(value_start..))
+    }
+
+    /// Reads a whole record: first from the page cache without blocking
+    /// (one syscall for a cached hit), then, for what is missing, a real
+    /// read through the blocking hook so async callers are not stalled.
+    fn read_record(&self, file: &DataFile, buf: &mut [u8], offset: u64) -> Result<()> {
+        let slow = !self.simulated_read_latency.is_zero();
+        let got = if slow {
+            0
+        } else {
+            file.read_cached(buf, offset)
+        };
+        if got == buf.len() {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        let mut read = || {
+            if slow {
+                std::thread::sleep(self.simulated_read_latency);
+            }
+            result = file.read_at(&mut buf[got..], offset + got as u64);
+        };
+        match &self.blocking_read {
+            Some(hook) => (hook.0)(&mut read),
+            None => read(),
+        }
+        result
     }
 
     /// Appends `batch` and applies it to the index. Returns the sequence

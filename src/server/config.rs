@@ -51,6 +51,15 @@ pub struct Args {
     /// Data file size at which the active file rotates (e.g. 128mb).
     #[arg(long = "data-file-size")]
     pub data_file_size: Option<String>,
+    /// Compact a sealed data file once this percentage of it is dead.
+    #[arg(long = "compaction-threshold")]
+    pub compaction_threshold: Option<String>,
+    /// Compaction I/O limit per second (e.g. 64mb; 0 = unlimited).
+    #[arg(long = "compaction-rate")]
+    pub compaction_rate: Option<String>,
+    /// Benchmarks only: delay every disk read by this many ms (simulates a HDD).
+    #[arg(long = "debug-read-latency-ms", hide = true)]
+    pub debug_read_latency_ms: Option<u64>,
 }
 
 /// The effective configuration.
@@ -80,6 +89,12 @@ pub struct Config {
     pub data_file_size: u64,
     /// The config file, if one was given.
     pub config_file: Option<PathBuf>,
+    /// Dead percentage at which a data file is compacted.
+    pub compaction_threshold: u8,
+    /// Compaction bytes per second (0 = unlimited).
+    pub compaction_rate: u64,
+    /// Simulated read latency (benchmarks), ms.
+    pub debug_read_latency_ms: u64,
 }
 
 impl Default for Config {
@@ -97,6 +112,9 @@ impl Default for Config {
             protected_mode: true,
             data_file_size: 128 * 1024 * 1024,
             config_file: None,
+            compaction_threshold: 50,
+            compaction_rate: 64 * 1024 * 1024,
+            debug_read_latency_ms: 0,
         }
     }
 }
@@ -185,6 +203,11 @@ impl Config {
             },
             "protected-mode" => self.protected_mode = parse_bool(value).ok_or_else(|| "argument must be 'yes' or 'no'".to_string())?,
             "data-file-size" => self.data_file_size = parse_memory(value).filter(|&n| n >= 4096).ok_or_else(bad)?,
+                        "compaction-threshold" => {
+                self.compaction_threshold = value.parse().ok().filter(|&p: &u8| (1..=100).contains(&p)).ok_or_else(bad)?
+            }
+            "compaction-rate" => self.compaction_rate = parse_memory(value).ok_or_else(bad)?,
+            "debug-read-latency-ms" => self.debug_read_latency_ms = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("Bad directive or wrong number of arguments: {name}")),
         }
         Ok(())
@@ -217,7 +240,7 @@ impl Config {
         if let Some(path) = &args.config_file {
             c.load_file(path)?;
         }
-        let flags: [(&str, Option<String>); 11] = [
+        let flags: [(&str, Option<String>); 14] = [
             ("port", args.port.map(|p| p.to_string())),
             ("bind", args.bind.clone()),
             ("dir", args.dir.as_ref().map(|d| d.display().to_string())),
@@ -229,6 +252,12 @@ impl Config {
             ("loglevel", args.loglevel.clone()),
             ("protected-mode", args.protected_mode.clone()),
             ("data-file-size", args.data_file_size.clone()),
+            ("compaction-threshold", args.compaction_threshold.clone()),
+            ("compaction-rate", args.compaction_rate.clone()),
+            (
+                "debug-read-latency-ms",
+                args.debug_read_latency_ms.map(|n| n.to_string()),
+            ),
         ];
         for (name, value) in flags {
             if let Some(v) = value {

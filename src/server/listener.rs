@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::engine::{Engine, Options};
+use crate::engine::{BlockingHook, Engine, Options};
 use crate::server::config::Config;
 use crate::server::connection;
 use crate::server::db::Db;
@@ -31,6 +31,19 @@ pub async fn run(config: Config) -> Result<(), String> {
     let opts = Options {
         fsync: config.appendfsync,
         max_file_size: config.data_file_size,
+        compaction_threshold: f64::from(config.compaction_threshold) / 100.0,
+        compaction_rate: config.compaction_rate,
+        // A read that must wait for the disk hands this worker's other
+        // connections to another thread first, so one slow read never
+        // stalls PINGs or page-cache hits of other clients.
+        blocking_read: Some(BlockingHook(Arc::new(|read: &mut dyn FnMut()| {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                tokio::task::block_in_place(read)
+            } else {
+                read()
+            }
+        }))),
+        simulated_read_latency: Duration::from_millis(config.debug_read_latency_ms),
         ..Options::default()
     };
     let dir = config.dir.clone();
