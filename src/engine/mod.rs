@@ -873,7 +873,8 @@ impl Shared {
     /// Reads a whole record: first from the page cache without blocking
     /// (one syscall for a cached hit), then, for what is missing, a real
     /// read through the blocking hook so async callers are not stalled.
-    fn read_record(&self, file: &DataFile, buf: &mut [u8], offset: u64) -> Result<()> {
+        fn read_record(&self, file: &DataFile, buf: &mut [u8], offset: u64) -> Result<()> {
+        fault::on_read().map_err(|e| Error::io(&file.path, e))?;
         let slow = !self.simulated_read_latency.is_zero();
         let got = if slow {
             0
