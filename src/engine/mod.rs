@@ -148,7 +148,8 @@ struct Shared {
     max_file_size: u64,
     clock: Arc<dyn Clock>,
     policy: PolicyCell,
-    _lock: dir::DirLock,
+    /// Held from open until close (or drop).
+    lock: Mutex<Option<dir::DirLock>>,
     /// Index and per-file accounting. Lock order: keydir, then files.
     keydir: RwLock<Keydir>,
     /// Open data files by handle.
@@ -326,7 +327,7 @@ impl Engine {
             max_file_size,
             clock: options.clock,
             policy: PolicyCell::new(options.fsync),
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
             keydir: RwLock::new(keydir),
             files: RwLock::new(files),
             next_handle: AtomicU32::new(next_handle),
@@ -750,7 +751,11 @@ impl Engine {
         }
         // Take the write lock so no transaction is half-way through.
         let _writer = mutex(&self.shared.writer);
-        self.shared.sync.sync_all()
+        let synced = self.shared.sync.sync_all();
+        // The directory may be opened again at once, even while this
+        // handle (now refusing writes) is still alive.
+        mutex(&self.shared.lock).take();
+        synced
     }
 }
 
@@ -873,7 +878,7 @@ impl Shared {
     /// Reads a whole record: first from the page cache without blocking
     /// (one syscall for a cached hit), then, for what is missing, a real
     /// read through the blocking hook so async callers are not stalled.
-        fn read_record(&self, file: &DataFile, buf: &mut [u8], offset: u64) -> Result<()> {
+    fn read_record(&self, file: &DataFile, buf: &mut [u8], offset: u64) -> Result<()> {
         fault::on_read().map_err(|e| Error::io(&file.path, e))?;
         let slow = !self.simulated_read_latency.is_zero();
         let got = if slow {
