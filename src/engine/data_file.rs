@@ -120,7 +120,7 @@ impl DataFile {
     /// Reads exactly `buf.len()` bytes at `offset` with one `pread` (a
     /// regular file only returns short at end of file, which is corruption).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
-                READS.fetch_add(1, Ordering::Relaxed);
+        READS.fetch_add(1, Ordering::Relaxed);
         let mut done = 0;
         while done < buf.len() {
             match self.file.read_at(&mut buf[done..], offset + done as u64) {

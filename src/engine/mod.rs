@@ -79,7 +79,10 @@ pub struct Options {
 
 /// See `Options::blocking_read`.
 #[derive(Clone)]
-pub struct BlockingHook(pub Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>);
+pub struct BlockingHook(pub Arc<BlockingFn>);
+
+/// Runs the read it is given (possibly after moving other work away).
+pub type BlockingFn = dyn Fn(&mut dyn FnMut()) + Send + Sync;
 
 impl std::fmt::Debug for BlockingHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
