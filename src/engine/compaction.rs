@@ -43,6 +43,9 @@ pub enum Step {
 
 /// Keys moved per index-lock hold.
 const MOVE_BATCH: usize = 4096;
+/// Above this share of reclaimable bytes overall, compaction also takes
+/// files below the per-file threshold (keeps disk use under ~1.5x live).
+const MAX_RECLAIMABLE_SHARE: f64 = 0.25;
 /// How long a replaced file stays open for readers.
 const RETIRE_AFTER: Duration = Duration::from_secs(5);
 
@@ -232,6 +235,7 @@ impl Shared {
             return self.remove_empty(&old);
         }
         hint_buf[16..24].copy_from_slice(&new_len.to_le_bytes());
+        hint::finish(&mut hint_buf);
         throttle.consume(new_len);
         let data_tmp = self
             .dir
@@ -346,6 +350,7 @@ impl Shared {
             hint::push_entry(&mut hint_buf, &rec.header, rec.key, at as u32);
             at += rec.header.record_len() as usize;
         }
+        hint::finish(&mut hint_buf);
         let tmp = self.dir.join(format!("{}.tmp", hint_file_name(file.order)));
         let path = self.dir.join(hint_file_name(file.order));
         write_new_file(&tmp, &hint_buf)?;
@@ -390,6 +395,20 @@ impl Shared {
         c.into_iter().map(|(_, h)| h).collect()
     }
 
+    /// Reclaimable bytes over all bytes of sealed and active files.
+    fn reclaimable_share(&self) -> f64 {
+        let kd = read_lock(&self.keydir);
+        let (total, reclaimable) = kd
+            .usage
+            .values()
+            .fold((0u64, 0u64), |(t, r), u| (t + u.total, r + u.reclaimable()));
+        if total == 0 {
+            0.0
+        } else {
+            reclaimable as f64 / total as f64
+        }
+    }
+
     /// One background tick: retire, write missing hints, compact.
     pub(super) fn compaction_tick(&self) {
         self.drop_retired(false);
@@ -414,8 +433,21 @@ impl Shared {
             self.compaction_threshold
         };
         for h in self.compaction_candidates(threshold) {
+            if let Err(e) = self.compact_file(h) {
+                tracing::error!(error = %e, "compaction failed; will retry later");
+                break;
+            }
+        }
+        // Files just under the threshold add up: whenever a third of all
+        // bytes are reclaimable (disk > 1.5x live data), compact the
+        // deadest files, whatever their share, until it is no longer so.
+        while self.reclaimable_share() > MAX_RECLAIMABLE_SHARE {
+            let Some(&h) = self.compaction_candidates(0.0).first() else {
+                break;
+            };
             match self.compact_file(h) {
-                Ok(_) => {}
+                Ok(Outcome::Compacted(_)) => {}
+                Ok(_) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "compaction failed; will retry later");
                     break;

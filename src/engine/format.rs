@@ -19,9 +19,8 @@ pub const HINT_MAGIC: [u8; 8] = *b"SLOWHINT";
 /// Hint header: magic (8), version (2), reserved (2), data generation (4),
 /// data file length (8).
 pub const HINT_HEADER_LEN: usize = 24;
-/// Hint entry: CRC-32C of the rest (4), flags (1), expires_at (8),
-/// key_len (4), value_len (4), record offset (4); then the key.
-pub const HINT_ENTRY_HEADER_LEN: usize = 25;
+// Hint entries are varint-packed; their layout is in `hint.rs` and
+// docs/FORMAT.md.
 
 /// Record: CRC-32C of every following byte of the record.
 pub const REC_CRC_AT: usize = 0;

@@ -1,11 +1,17 @@
 //! Hint files: for a sealed data file, every record's key and location
 //! without its value, so that opening reads keys only. A hint names the
 //! generation and length of the data file it describes and is used only
-//! when both match; any damaged entry makes the whole hint ignored (the
-//! data file is read instead). Layout in docs/FORMAT.md.
+//! when both match and its checksum holds; otherwise (or on any malformed
+//! entry) the whole hint is ignored and the data file is read instead.
+//! Entries are varint-packed to keep hints small next to small values.
+//! Layout in docs/FORMAT.md.
 
 use super::format::*;
 use super::record::RecordHeader;
+
+/// Hint-entry flag bit: an 8-byte expiry follows (record flags use the
+/// low bits; this one never appears in a data file).
+const HAS_EXPIRY: u8 = 0x80;
 
 /// One hint entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,72 +38,101 @@ pub fn header(generation: u32, data_len: u64) -> [u8; HINT_HEADER_LEN] {
     h
 }
 
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(buf: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *buf.get(*at)?;
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
 /// Appends the entry for a record at `offset` with `header` and `key`.
 pub fn push_entry(out: &mut Vec<u8>, rec: &RecordHeader, key: &[u8], offset: u32) {
-    let start = out.len();
-    out.extend_from_slice(&[0u8; 4]);
-    out.push(rec.flags);
-    out.extend_from_slice(&rec.expires_at.to_le_bytes());
-    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
-    out.extend_from_slice(&rec.value_len.to_le_bytes());
-    out.extend_from_slice(&offset.to_le_bytes());
+    let has_expiry = rec.expires_at != 0;
+    out.push(rec.flags | if has_expiry { HAS_EXPIRY } else { 0 });
+    if has_expiry {
+        out.extend_from_slice(&rec.expires_at.to_le_bytes());
+    }
+    put_varint(out, key.len() as u64);
+    put_varint(out, u64::from(rec.value_len));
+    put_varint(out, u64::from(offset));
     out.extend_from_slice(key);
-    let crc = crc32c::crc32c(&out[start + 4..]);
-    out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Appends the trailer (CRC-32C of every entry byte); call once, last.
+pub fn finish(out: &mut Vec<u8>) {
+    let crc = crc32c::crc32c(&out[HINT_HEADER_LEN.min(out.len())..]);
+    out.extend_from_slice(&crc.to_le_bytes());
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
-}
-
 /// Validates a whole hint file against the data file it should describe
 /// and returns its entries, or None if it does not match or is damaged.
 pub fn parse(buf: &[u8], generation: u32, data_len: u64) -> Option<Vec<HintEntry<'_>>> {
-    if buf.len() < HINT_HEADER_LEN || buf[..8] != HINT_MAGIC {
+    if buf.len() < HINT_HEADER_LEN + 4 || buf[..8] != HINT_MAGIC {
         return None;
     }
+    let mut len8 = [0u8; 8];
+    len8.copy_from_slice(&buf[16..24]);
     if u16::from_le_bytes([buf[8], buf[9]]) != FORMAT_VERSION
         || u32_at(buf, 12) != generation
-        || u64_at(buf, 16) != data_len
+        || u64::from_le_bytes(len8) != data_len
     {
         return None;
     }
+    let end = buf.len() - 4;
+    if crc32c::crc32c(&buf[HINT_HEADER_LEN..end]) != u32_at(buf, end) {
+        return None;
+    }
+    let body = &buf[..end];
     let mut out = Vec::new();
     let mut at = HINT_HEADER_LEN;
-    while at < buf.len() {
-        let rest = &buf[at..];
-        if rest.len() < HINT_ENTRY_HEADER_LEN {
-            return None;
-        }
-        let key_len = u32_at(rest, 13) as usize;
-        let len = HINT_ENTRY_HEADER_LEN.checked_add(key_len)?;
-        if key_len > MAX_KEY_LEN || len > rest.len() {
-            return None;
-        }
-        if crc32c::crc32c(&rest[4..len]) != u32_at(rest, 0) {
-            return None;
-        }
-        let entry = HintEntry {
-            flags: rest[4],
-            expires_at: u64_at(rest, 5),
-            key: &rest[HINT_ENTRY_HEADER_LEN..len],
-            value_len: u32_at(rest, 17),
-            offset: u32_at(rest, 21),
+    while at < body.len() {
+        let tag = body[at];
+        at += 1;
+        let expires_at = if tag & HAS_EXPIRY != 0 {
+            let b = body.get(at..at + 8)?;
+            at += 8;
+            let mut e = [0u8; 8];
+            e.copy_from_slice(b);
+            u64::from_le_bytes(e)
+        } else {
+            0
         };
-        let record_end = u64::from(entry.offset)
-            + (REC_HEADER_LEN + key_len) as u64
-            + u64::from(entry.value_len);
-        if entry.flags & !KNOWN_FLAGS != 0 || record_end > data_len {
+        let key_len = usize::try_from(get_varint(body, &mut at)?).ok()?;
+        let value_len = u32::try_from(get_varint(body, &mut at)?).ok()?;
+        let offset = u32::try_from(get_varint(body, &mut at)?).ok()?;
+        let key = body.get(at..at.checked_add(key_len)?)?;
+        at += key_len;
+        let flags = tag & !HAS_EXPIRY;
+        let record_end =
+            u64::from(offset) + (REC_HEADER_LEN + key_len) as u64 + u64::from(value_len);
+        if flags & !KNOWN_FLAGS != 0 || key_len > MAX_KEY_LEN || record_end > data_len {
             return None;
         }
-        out.push(entry);
-        at += len;
+        out.push(HintEntry {
+            flags,
+            expires_at,
+            key,
+            value_len,
+            offset,
+        });
     }
     Some(out)
 }
@@ -108,20 +143,23 @@ mod tests {
 
     #[test]
     fn round_trip_and_any_flip_rejects() {
-        let rec = RecordHeader {
+        let rec = |exp| RecordHeader {
             crc: 0,
             flags: 0,
-            expires_at: 99,
+            expires_at: exp,
             key_len: 3,
             value_len: 5,
         };
         let mut buf = header(2, 1000).to_vec();
-        push_entry(&mut buf, &rec, b"abc", 16);
-        push_entry(&mut buf, &rec, b"xyz", 45);
+        push_entry(&mut buf, &rec(99), b"abc", 16);
+        push_entry(&mut buf, &rec(0), b"xyz", 45);
+        finish(&mut buf);
         let entries = parse(&buf, 2, 1000).expect("valid");
         assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].expires_at, 99);
         assert_eq!(entries[1].key, b"xyz");
         assert_eq!(entries[1].offset, 45);
+        assert_eq!(entries[1].expires_at, 0);
         assert!(parse(&buf, 3, 1000).is_none(), "generation must match");
         assert!(parse(&buf, 2, 999).is_none(), "data length must match");
         for i in HINT_HEADER_LEN..buf.len() {
