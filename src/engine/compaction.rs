@@ -25,7 +25,7 @@ use super::format::*;
 use super::index::Location;
 use super::keydir::FileUsage;
 use super::record::{self, RecordHeader};
-use super::{dir, hint, mutex, read_lock, write_lock, Shared};
+use super::{dir, hint, mutex, read_lock, scan, write_lock, Shared};
 
 /// A step after which a test can make compaction fail (as if the process
 /// died there).
@@ -150,6 +150,11 @@ impl Shared {
     /// Rewrites one sealed file, keeping only what is still needed.
     pub(super) fn compact_file(&self, handle: u32) -> Result<Outcome> {
         let _guard = mutex(&self.compact_lock);
+        if mutex(&self.retired).iter().any(|&(_, h)| h == handle) {
+            // Already replaced by a compaction that ran while this one
+            // waited for the lock; its path now names the new file.
+            return Ok(Outcome::Skipped);
+        }
         let Some(old) = read_lock(&self.files).get(&handle).cloned() else {
             return Ok(Outcome::Skipped);
         };
@@ -165,22 +170,12 @@ impl Shared {
         let mut moved = Vec::new();
         let mut pinned = 0u64;
         let now = self.clock.now_ms();
-        let mut at = FILE_HEADER_LEN;
-        while at < buf.len() {
-            let rec = match record::decode(&buf[at..]) {
-                Ok(r) => r,
-                Err(_) => {
-                    // Damaged bytes were reported on open; skip to the next
-                    // good record and leave the damage behind.
-                    match (at + 1..buf.len()).find(|&p| record::decode(&buf[p..]).is_ok()) {
-                        Some(p) => {
-                            at = p;
-                            continue;
-                        }
-                        None => break,
-                    }
-                }
-            };
+        // Damaged bytes were reported on open; they are left behind.
+        let good = scan::records(&buf, FILE_HEADER_LEN, false).filter_map(|item| match item {
+            scan::Item::Record(at, rec) => Some((at, rec)),
+            scan::Item::Damage { .. } => None,
+        });
+        for (at, rec) in good {
             let len = rec.header.record_len() as usize;
             let h = rec.header;
             let current = read_lock(&self.keydir).index.get(rec.key);
@@ -220,7 +215,6 @@ impl Shared {
                 hint::push_entry(&mut hint_buf, &marker, rec.key, new_at as u32);
                 pinned += (out.len() - new_at) as u64;
             }
-            at += len;
         }
         let old_len = buf.len() as u64;
         let new_len = out.len() as u64;
@@ -341,14 +335,14 @@ impl Shared {
         let mut throttle = Throttle::new(self.compaction_rate);
         let buf = read_throttled(&file.path, &mut throttle)?;
         let mut hint_buf = hint::header(file.generation, buf.len() as u64).to_vec();
-        let mut at = FILE_HEADER_LEN;
-        while at < buf.len() {
-            // A damaged file gets no hint: opening keeps reporting it.
-            let Ok(rec) = record::decode(&buf[at..]) else {
-                return Ok(());
-            };
-            hint::push_entry(&mut hint_buf, &rec.header, rec.key, at as u32);
-            at += rec.header.record_len() as usize;
+        for item in scan::records(&buf, FILE_HEADER_LEN, false) {
+            match item {
+                scan::Item::Record(at, rec) => {
+                    hint::push_entry(&mut hint_buf, &rec.header, rec.key, at as u32)
+                }
+                // A damaged file gets no hint: opening keeps reporting it.
+                scan::Item::Damage { .. } => return Ok(()),
+            }
         }
         hint::finish(&mut hint_buf);
         let tmp = self.dir.join(format!("{}.tmp", hint_file_name(file.order)));

@@ -22,6 +22,7 @@ pub mod index;
 pub mod keydir;
 pub mod record;
 pub mod recovery;
+pub mod scan;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -770,8 +771,8 @@ impl Drop for Engine {
     }
 }
 
-/// The stop signal (dropping the sender stops the threads) and the threads.
-type Background = (mpsc::Sender<()>, Vec<JoinHandle<()>>);
+/// The stop signals (dropping a sender stops its thread) and the threads.
+type Background = (Vec<mpsc::Sender<()>>, Vec<JoinHandle<()>>);
 
 fn start_background(
     shared: &Arc<Shared>,
@@ -811,10 +812,14 @@ fn start_background(
     handles.push(handle);
     let weak = Arc::downgrade(shared);
     let tick = compaction_interval.unwrap_or(Duration::from_millis(200));
+    let (compact_stop_tx, compact_stop) = mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
         .name("slowpoke-compact".into())
         .spawn(move || loop {
-            std::thread::sleep(tick.min(Duration::from_millis(200)));
+            match compact_stop.recv_timeout(tick.min(Duration::from_millis(200))) {
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
             let Some(shared) = weak.upgrade() else { return };
             if shared.closed.load(Ordering::Acquire) {
                 return;
@@ -834,7 +839,7 @@ fn start_background(
         })
         .map_err(|e| Error::io(&shared.dir, e))?;
     handles.push(handle);
-    Ok((stop_tx, handles))
+    Ok((vec![stop_tx, compact_stop_tx], handles))
 }
 
 impl Shared {

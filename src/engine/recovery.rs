@@ -1,11 +1,10 @@
 //! Rebuilding the keydir on open, and the offline check. Files are applied
 //! in order; a sealed file with a matching hint is read from the hint (keys
-//! only), any other from its records. Rules (docs/FORMAT.md, "Recovery"):
-//! a damaged record is reported with file and offset and skipped; the scan
-//! resynchronises on the next record whose checksum holds. Damage that runs
-//! to the end of the newest file is a torn tail and is truncated away; at
-//! the end of an older file the rest of that file is skipped with an error
-//! logged. Expired records are applied as deletions, so never loaded.
+//! only), any other from its records, walked by `scan.rs` (which owns the
+//! damage rules). Damaged bytes are reported with file and offset and
+//! skipped; damage that runs to the end of the newest file is a torn tail
+//! and is truncated away. Expired records are applied as deletions, so
+//! never loaded.
 
 use std::path::Path;
 
@@ -14,7 +13,7 @@ use super::error::{Error, Result};
 use super::format::*;
 use super::hint;
 use super::keydir::{Keydir, RecordRef};
-use super::record::{self, DecodeError};
+use super::scan;
 
 /// One damaged stretch found while opening or checking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,12 +43,6 @@ pub struct RecoveryReport {
     pub damage: Vec<Damage>,
 }
 
-/// Offset of the next decodable record after a bad one at `from`, if any.
-fn resync(buf: &[u8], from: usize) -> Option<usize> {
-    (from + 1..buf.len().saturating_sub(REC_HEADER_LEN - 1))
-        .find(|&at| record::decode(&buf[at..]).is_ok())
-}
-
 /// How a file is being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -57,8 +50,10 @@ pub enum Mode {
     NewestFile,
     /// Opening an older file: damage is skipped.
     OlderFile,
-    /// The offline check: nothing is changed.
+    /// The offline check of an older file: nothing is changed.
     CheckOnly,
+    /// The offline check of the newest file (it may end in a torn write).
+    CheckNewest,
 }
 
 /// The result of reading one data file.
@@ -99,10 +94,10 @@ pub fn recover_file(
     }
     let generation = DataFile::check_header(&path, &buf)?;
     report.files += 1;
-    let mut at = FILE_HEADER_LEN;
-    while at < buf.len() {
-        match record::decode(&buf[at..]) {
-            Ok(rec) => {
+    let newest = matches!(mode, Mode::NewestFile | Mode::CheckNewest);
+    for item in scan::records(&buf, FILE_HEADER_LEN, newest) {
+        match item {
+            scan::Item::Record(at, rec) => {
                 let r = RecordRef {
                     flags: rec.header.flags,
                     expires_at: rec.header.expires_at,
@@ -111,44 +106,37 @@ pub fn recover_file(
                 };
                 keydir.apply(&r, handle, at as u32, now_ms);
                 report.records += 1;
-                at += rec.header.record_len() as usize;
             }
-            Err(err) => {
-                let next = resync(&buf, at);
-                let end = next.unwrap_or(buf.len());
-                let tail = next.is_none();
+            scan::Item::Damage {
+                offset,
+                len,
+                reason,
+                tail,
+            } => {
                 let truncated = tail && mode == Mode::NewestFile;
-                let damage = Damage {
-                    file: order,
-                    offset: at as u64,
-                    len: (end - at) as u64,
-                    reason: if err == DecodeError::Truncated && tail {
-                        "torn record at the end of the file"
-                    } else {
-                        err.reason()
-                    },
-                    truncated,
-                };
                 if truncated {
-                    tracing::warn!(file = %path.display(), offset = at, bytes = damage.len,
-                        reason = damage.reason, "truncating torn tail of the newest data file");
+                    tracing::warn!(file = %path.display(), offset, bytes = len, reason,
+                        "truncating torn tail of the newest data file");
                     let f = DataFile::open(dir, order, handle, generation)?;
-                    f.truncate(at as u64)?;
+                    f.truncate(offset as u64)?;
                     f.sync()?;
-                } else if mode != Mode::CheckOnly {
-                    tracing::error!(file = %path.display(), offset = at, bytes = damage.len,
-                        reason = damage.reason, "skipping damaged bytes in a data file");
+                } else if !matches!(mode, Mode::CheckOnly | Mode::CheckNewest) {
+                    tracing::error!(file = %path.display(), offset, bytes = len, reason,
+                        "skipping damaged bytes in a data file");
                 }
-                report.damage.push(damage);
-                if tail {
-                    let len = if truncated {
-                        at as u64
-                    } else {
-                        buf.len() as u64
-                    };
-                    return Ok(FileRead { len, generation });
+                report.damage.push(Damage {
+                    file: order,
+                    offset: offset as u64,
+                    len: len as u64,
+                    reason,
+                    truncated,
+                });
+                if truncated {
+                    return Ok(FileRead {
+                        len: offset as u64,
+                        generation,
+                    });
                 }
-                at = end;
             }
         }
     }
@@ -237,7 +225,11 @@ pub fn check_dir(dir: &Path, now_ms: u64) -> Result<CheckReport> {
             dir,
             order,
             handle as u32,
-            Mode::CheckOnly,
+            if handle + 1 == ids.len() {
+                Mode::CheckNewest
+            } else {
+                Mode::CheckOnly
+            },
             &mut keydir,
             &mut report,
             now_ms,
