@@ -34,10 +34,10 @@ pub struct Location {
 }
 
 /// Chunks split when they grow past this many bytes.
-const CHUNK_MAX: usize = 2048;
+const CHUNK_MAX: usize = 1024;
 /// Chunks grow their allocation in steps of this many bytes, which bounds
 /// the slack per chunk.
-const GROW_STEP: usize = 256;
+const GROW_STEP: usize = 128;
 /// A chunk smaller than this tries to merge with its successor.
 const CHUNK_MIN: usize = CHUNK_MAX / 4;
 const FIXED_LEN: usize = 12;
@@ -437,9 +437,9 @@ mod tests {
             ix.insert(format!("key:{i:012}").as_bytes(), loc(i, 0));
         }
         assert_eq!(ix.len(), 100_000);
-        // 29 bytes per entry: full chunks hold ~70 entries.
+        // 29 bytes per entry: full 1 KiB chunks hold ~35 entries.
         assert!(
-            ix.chunk_count() < 100_000 / 60,
+            ix.chunk_count() < 100_000 / 30,
             "{} chunks",
             ix.chunk_count()
         );

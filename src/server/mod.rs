@@ -6,6 +6,7 @@ pub mod codec;
 pub mod config;
 pub mod connection;
 pub mod db;
+pub mod durability;
 pub mod error;
 pub mod glob;
 pub mod listener;

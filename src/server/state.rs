@@ -143,6 +143,8 @@ pub struct ServerState {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// Port actually bound.
     pub port: u16,
+    /// Group-commit waiter for `appendfsync always`, started on first use.
+    pub durability: std::sync::OnceLock<crate::server::durability::DurabilityWaiter>,
 }
 
 impl ServerState {
@@ -163,6 +165,7 @@ impl ServerState {
             run_id,
             shutdown,
             port,
+            durability: std::sync::OnceLock::new(),
         })
     }
 

@@ -188,6 +188,98 @@ pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) 
     run(server, conn, spec, argv)
 }
 
+/// Most commands one group of pipelined writes may hold.
+const GROUP_MAX_COMMANDS: usize = 256;
+/// Most argument bytes one group of pipelined writes may hold.
+const GROUP_MAX_BYTES: usize = 8 << 20;
+
+/// True when `argv` is a write that may share an engine transaction with
+/// its pipelined neighbours: a known WRITE command with a valid arity, from
+/// an authenticated client, outside MULTI.
+fn groupable(
+    server: &Arc<ServerState>,
+    conn: &ConnState,
+    argv: &[Bytes],
+) -> Option<&'static CommandSpec> {
+    let spec = lookup(argv.first()?)?;
+    let ok = spec.has(flags::WRITE)
+        && spec.arity_ok(argv.len())
+        && !conn.in_multi()
+        && (conn.authed || !server.auth_required());
+    ok.then_some(spec)
+}
+
+/// Executes pipelined commands in order and returns their replies; stops
+/// after a command that closes the connection (QUIT). Consecutive plain
+/// writes share one engine transaction: one append, one index update and
+/// one fsync wait for the group. Their results are those of running them
+/// one by one, since no other client's write can come between them and
+/// none of their replies is sent before the group is committed.
+pub fn execute_pipeline(
+    server: &Arc<ServerState>,
+    conn: &mut ConnState,
+    cmds: &[Vec<Bytes>],
+) -> Vec<Reply> {
+    let mut replies = Vec::with_capacity(cmds.len());
+    let mut i = 0;
+    while i < cmds.len() {
+        let mut end = i;
+        let mut bytes = 0;
+        let mut group = Vec::new();
+        while end < cmds.len() && group.len() < GROUP_MAX_COMMANDS && bytes < GROUP_MAX_BYTES {
+            let Some(spec) = groupable(server, conn, &cmds[end]) else {
+                break;
+            };
+            bytes += cmds[end].iter().map(Bytes::len).sum::<usize>();
+            group.push(spec);
+            end += 1;
+        }
+        if group.len() < 2 {
+            replies.push(execute(server, conn, &cmds[i]));
+            i += 1;
+            if conn.close_after_reply {
+                break;
+            }
+            continue;
+        }
+        server
+            .stats
+            .commands
+            .fetch_add(group.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if let Some(last) = group.last() {
+            conn.info.touch(last.name);
+        }
+        let argvs = &cmds[i..end];
+        let result = server.db.write(|txn| {
+            group
+                .iter()
+                .zip(argvs)
+                .map(|(spec, argv)| {
+                    let mut ctx = Ctx {
+                        server,
+                        conn: &mut *conn,
+                        ks: &mut *txn,
+                    };
+                    (spec.handler)(&mut ctx, argv).unwrap_or_else(Reply::from)
+                })
+                .collect::<Vec<Reply>>()
+        });
+        match result {
+            Ok((group_replies, ticket)) => {
+                conn.pending_sync = conn.pending_sync.merge(ticket);
+                replies.extend(group_replies);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "engine error");
+                let text = CommandError::Engine(e).to_string();
+                replies.extend((i..end).map(|_| Reply::Error(text.clone().into())));
+            }
+        }
+        i = end;
+    }
+    replies
+}
+
 /// Refuses a command before it runs. As in Redis, a refused EXEC also
 /// discards the transaction (`EXECABORT ... because of: <reason>`); any
 /// other refusal inside MULTI makes the coming EXEC fail.
