@@ -139,10 +139,19 @@ enum Found {
 fn search(chunk: &[u8], key: &[u8]) -> Found {
     let mut pos = 0;
     while pos < chunk.len() {
-        let e = entry_at(chunk, pos);
-        match e.key.cmp(key) {
-            std::cmp::Ordering::Less => pos += e.len,
-            std::cmp::Ordering::Equal => return Found::At(pos, e.len, e.loc),
+        // Decode only what the comparison needs: the tag and the key.
+        let (tag, n) = read_varint(&chunk[pos..]);
+        let key_len = (tag >> 1) as usize;
+        let key_start = pos + n;
+        let entry_key = &chunk[key_start..key_start + key_len];
+        match entry_key.cmp(key) {
+            std::cmp::Ordering::Less => {
+                pos = key_start + key_len + FIXED_LEN + if tag & 1 == 1 { 8 } else { 0 };
+            }
+            std::cmp::Ordering::Equal => {
+                let e = entry_at(chunk, pos);
+                return Found::At(pos, e.len, e.loc);
+            }
             std::cmp::Ordering::Greater => return Found::Insert(pos),
         }
     }
