@@ -6,13 +6,18 @@
 //! and closes the connection; replies are flushed every `FLUSH_AT` bytes so
 //! a batch never buffers unbounded output; a client that stops reading is
 //! disconnected after `STALLED_WRITE`; an idle client after `timeout`.
+//! Memory: a connection that has sent nothing holds no read buffer (it is
+//! allocated once the socket is readable), and once empty, a read buffer
+//! that received more than `KEEP_IDLE` bytes or a reply buffer grown past
+//! it is freed, so an idle client never keeps the memory of its largest
+//! value.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::codec::Decoder;
@@ -28,6 +33,9 @@ const FLUSH_AT: usize = 1 << 20;
 const STALLED_WRITE: Duration = Duration::from_secs(30);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
+/// Between batches, a reply buffer grown past this, or an empty read buffer
+/// that received more than this since it was allocated, is freed.
+const KEEP_IDLE: usize = 4 * READ_CHUNK;
 
 /// Why the connection ended (for the log).
 #[derive(Debug)]
@@ -53,8 +61,10 @@ pub async fn serve(
     let config = server.config();
     let mut codec = RespCodec::new(config.proto_max_bulk_len);
     let mut conn = ConnState::new(Arc::clone(&info), config.requirepass.is_none());
-    let mut input = BytesMut::with_capacity(16 * 1024);
-    let mut output = BytesMut::with_capacity(16 * 1024);
+    let mut input = BytesMut::new();
+    // Bytes read into `input` since it was allocated.
+    let mut input_bytes = 0usize;
+    let mut output = BytesMut::new();
     let end = loop {
         // Execute every complete command already buffered.
         let mut end = None;
@@ -85,8 +95,14 @@ pub async fn serve(
                 }
             }
         }
-        if let Err(e) = flush(&mut stream, &server, &mut conn, &mut output).await {
-            break e;
+        // After a failed flush mid-batch, never retry the output: a stalled
+        // client would wait `STALLED_WRITE` twice, and replies to writes
+        // that are not known to be durable must not go out.
+        let flush_failed = matches!(end, Some(End::Stalled | End::Io | End::Durability));
+        if !flush_failed {
+            if let Err(e) = flush(&mut stream, &server, &mut conn, &mut output).await {
+                break e;
+            }
         }
         if let Some(e) = end {
             break e;
@@ -102,10 +118,28 @@ pub async fn serve(
                 .unwrap_or(usize::MAX),
         );
         let timeout = server.config.read().map(|c| c.timeout).unwrap_or(0);
-        if input.capacity() - input.len() < READ_CHUNK / 4 {
-            input.reserve(READ_CHUNK);
+        // Arguments are split off `input`, so its capacity no longer shows
+        // the allocation a big value grew: count what it received instead.
+        if input.is_empty() && input_bytes > KEEP_IDLE {
+            input = BytesMut::new();
+            input_bytes = 0;
         }
-        let read = stream.read_buf(&mut input);
+        if output.capacity() > KEEP_IDLE {
+            output = BytesMut::new();
+        }
+        // Wait for data before reserving, so idle clients hold no buffer.
+        let read = async {
+            loop {
+                stream.readable().await?;
+                if input.capacity() - input.len() < READ_CHUNK / 4 {
+                    input.reserve(READ_CHUNK);
+                }
+                match stream.try_read_buf(&mut input) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    r => return r,
+                }
+            }
+        };
         let idle = async {
             if timeout == 0 {
                 std::future::pending::<()>().await
@@ -116,7 +150,10 @@ pub async fn serve(
         tokio::select! {
             r = read => match r {
                 Ok(0) => break End::Closed,
-                Ok(n) => { server.stats.net_in.fetch_add(n as u64, Ordering::Relaxed); }
+                Ok(n) => {
+                    input_bytes += n;
+                    server.stats.net_in.fetch_add(n as u64, Ordering::Relaxed);
+                }
                 Err(_) => break End::Io,
             },
             _ = idle => break End::Idle,

@@ -21,6 +21,8 @@ pub struct Server {
     args: Vec<String>,
     /// Everything it wrote to stderr so far.
     pub log: Arc<Mutex<String>>,
+    /// RLIMIT_NOFILE (soft and hard) set in the child before exec, if any.
+    nofile: Option<u64>,
 }
 
 impl Server {
@@ -40,6 +42,7 @@ impl Server {
             _tmp: Some(tmp),
             args: args.iter().map(|s| s.to_string()).collect(),
             log: Arc::new(Mutex::new(String::new())),
+            nofile: None,
         };
         s.spawn(0);
         s
@@ -54,13 +57,51 @@ impl Server {
             _tmp: None,
             args: args.iter().map(|s| s.to_string()).collect(),
             log: Arc::new(Mutex::new(String::new())),
+            nofile: None,
+        };
+        s.spawn(0);
+        s
+    }
+
+    /// Starts a server with extra flags in a fresh directory, its
+    /// RLIMIT_NOFILE (soft and hard) lowered to `nofile` before exec, as
+    /// `prlimit --nofile=N` would.
+    pub fn start_with_nofile(args: &[&str], nofile: u64) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("data");
+        let mut s = Server {
+            child: None,
+            port: 0,
+            dir,
+            _tmp: Some(tmp),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            log: Arc::new(Mutex::new(String::new())),
+            nofile: Some(nofile),
         };
         s.spawn(0);
         s
     }
 
     fn spawn(&mut self, port: u16) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_slowpoke"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slowpoke"));
+        if let Some(n) = self.nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the
+            // child between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command
             .arg("--port")
             .arg(port.to_string())
             .arg("--bind")
