@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -25,12 +25,15 @@ use tokio_util::codec::Decoder;
 use crate::engine::SyncTicket;
 use crate::server::cmd;
 use crate::server::codec::RespCodec;
+use crate::server::durability::DurabilityWaiter;
 use crate::server::state::{ClientInfo, ConnState, ServerState};
 
 /// Pending output is written out once it passes this size.
 const FLUSH_AT: usize = 1 << 20;
 /// A write that makes no progress for this long disconnects the client.
 const STALLED_WRITE: Duration = Duration::from_secs(30);
+/// Most writes grouped into one engine transaction.
+const PIPELINE_GROUP: usize = 64;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
 /// Between batches, a reply buffer grown past this, or an empty read buffer
@@ -66,33 +69,53 @@ pub async fn serve(
     let mut input_bytes = 0usize;
     let mut output = BytesMut::new();
     let end = loop {
-        // Execute every complete command already buffered.
-        let mut end = None;
+        // Execute every complete command already buffered. Consecutive
+        // small-reply writes are grouped (one engine transaction for up to
+        // `PIPELINE_GROUP`); anything else runs alone, with the output
+        // checked after each command so big replies never pile up.
+        let mut end: Option<End>;
+        let mut group: Vec<Vec<Bytes>> = Vec::new();
         loop {
-            match codec.decode(&mut input) {
-                Ok(Some(argv)) => {
-                    let reply = cmd::execute(&server, &mut conn, &argv);
-                    reply.write_to(&mut output, conn.proto);
-                    if conn.close_after_reply {
-                        end = Some(End::Quit);
+            let (argv, error, done) = match codec.decode(&mut input) {
+                Ok(Some(argv)) => (Some(argv), None, false),
+                Ok(None) => (None, None, true),
+                Err(e) => (None, Some(e), true),
+            };
+            if let Some(argv) = argv {
+                let joins = cmd::groupable(&server, &conn, &argv).is_some();
+                if joins && group.len() < PIPELINE_GROUP {
+                    group.push(argv);
+                } else {
+                    end = run(&mut stream, &server, &mut conn, &mut output, &group).await;
+                    group.clear();
+                    if end.is_some() {
                         break;
                     }
-                    if output.len() >= FLUSH_AT {
-                        if let Err(e) = flush(&mut stream, &server, &mut conn, &mut output).await {
-                            end = Some(e);
+                    if joins {
+                        group.push(argv);
+                    } else {
+                        end = run(&mut stream, &server, &mut conn, &mut output, &[argv]).await;
+                        if end.is_some() {
                             break;
                         }
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::debug!(client = info.id, error = %e, "protocol error");
-                    output.extend_from_slice(b"-");
-                    output.extend_from_slice(e.to_string().as_bytes());
-                    output.extend_from_slice(b"\r\n");
-                    end = Some(End::Protocol);
-                    break;
+            }
+            if done {
+                end = run(&mut stream, &server, &mut conn, &mut output, &group).await;
+                // Arguments share the read buffer: drop them before waiting
+                // for more input, or an idle client keeps its biggest value.
+                group = Vec::new();
+                if end.is_none() {
+                    if let Some(e) = error {
+                        tracing::debug!(client = info.id, error = %e, "protocol error");
+                        output.extend_from_slice(b"-");
+                        output.extend_from_slice(e.to_string().as_bytes());
+                        output.extend_from_slice(b"\r\n");
+                        end = Some(End::Protocol);
+                    }
                 }
+                break;
             }
         }
         // After a failed flush mid-batch, never retry the output: a stalled
@@ -164,6 +187,31 @@ pub async fn serve(
     let _ = stream.shutdown().await;
 }
 
+/// Executes `cmds` (one command, or a group of writes), renders their
+/// replies, and flushes once the output passes `FLUSH_AT`. Returns why the
+/// connection must end, if it must.
+async fn run(
+    stream: &mut TcpStream,
+    server: &Arc<ServerState>,
+    conn: &mut ConnState,
+    output: &mut BytesMut,
+    cmds: &[Vec<Bytes>],
+) -> Option<End> {
+    if cmds.is_empty() {
+        return None;
+    }
+    for reply in cmd::execute_pipeline(server, conn, cmds) {
+        reply.write_to(output, conn.proto);
+    }
+    if conn.close_after_reply {
+        return Some(End::Quit);
+    }
+    if output.len() >= FLUSH_AT {
+        return flush(stream, server, conn, output).await.err();
+    }
+    None
+}
+
 /// Waits until the batch's writes are durable (if the policy asks), then
 /// writes the pending replies.
 async fn flush(
@@ -196,10 +244,23 @@ async fn flush(
 }
 
 async fn wait_durable(server: &Arc<ServerState>, ticket: SyncTicket) -> Result<(), End> {
-    let s = Arc::clone(server);
-    match tokio::task::spawn_blocking(move || s.db.engine.wait_durable(ticket)).await {
-        Ok(Ok(())) => Ok(()),
-        // The writes are not known to be durable: never acknowledge them.
-        _ => Err(End::Durability),
+    let durable = match server.durability.get() {
+        Some(w) => w.wait(ticket).await,
+        None => match DurabilityWaiter::start(server) {
+            Ok(w) => server.durability.get_or_init(|| w).wait(ticket).await,
+            Err(_) => {
+                let s = Arc::clone(server);
+                matches!(
+                    tokio::task::spawn_blocking(move || s.db.engine.wait_durable(ticket)).await,
+                    Ok(Ok(()))
+                )
+            }
+        },
+    };
+    // Writes not known to be durable are never acknowledged.
+    if durable {
+        Ok(())
+    } else {
+        Err(End::Durability)
     }
 }

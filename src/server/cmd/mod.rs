@@ -193,16 +193,45 @@ const GROUP_MAX_COMMANDS: usize = 256;
 /// Most argument bytes one group of pipelined writes may hold.
 const GROUP_MAX_BYTES: usize = 8 << 20;
 
+/// Writes whose replies are small (status, integer or short error), the
+/// only ones grouped: a group's replies are buffered until it commits, so
+/// a write that returns a value (GETSET, GETDEL, SET ... GET) runs alone.
+const GROUPED_WRITES: &[&str] = &[
+    "set",
+    "setex",
+    "psetex",
+    "setnx",
+    "mset",
+    "msetnx",
+    "del",
+    "unlink",
+    "incr",
+    "decr",
+    "incrby",
+    "decrby",
+    "incrbyfloat",
+    "append",
+    "setrange",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+];
+
 /// True when `argv` is a write that may share an engine transaction with
-/// its pipelined neighbours: a known WRITE command with a valid arity, from
-/// an authenticated client, outside MULTI.
-fn groupable(
+/// its pipelined neighbours: a known small-reply write with a valid arity,
+/// from an authenticated client, outside MULTI.
+pub fn groupable(
     server: &Arc<ServerState>,
     conn: &ConnState,
     argv: &[Bytes],
 ) -> Option<&'static CommandSpec> {
     let spec = lookup(argv.first()?)?;
-    let ok = spec.has(flags::WRITE)
+    let returns_value =
+        spec.name == "set" && argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
+    let ok = GROUPED_WRITES.contains(&spec.name)
+        && !returns_value
         && spec.arity_ok(argv.len())
         && !conn.in_multi()
         && (conn.authed || !server.auth_required());
