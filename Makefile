@@ -2,7 +2,7 @@
 CARGO ?= cargo
 
 .PHONY: run build test test-unit test-cli lint bench bench-compare crash crash-long \
-	fuzz docker deps deps-interop interop interop-oracle
+	fuzz fuzz-smoke docker deps deps-interop interop interop-oracle
 
 # Runs the server on the embedded default: ./data, 127.0.0.1:6379.
 run:
@@ -30,6 +30,27 @@ lint:
 
 bench:
 	$(CARGO) bench
+
+# Slowpoke vs Redis 7 side by side (~10 min; BENCH_ARGS=--quick for a ~2 min smoke run).
+# Installs redis-server, redis-tools and gnuplot-nox if missing; writes
+# benches/compare/results/latest.{csv,png} and docs/PERFORMANCE.md.
+bench-compare:
+	CARGO=$(CARGO) scripts/bench_compare.sh $(BENCH_ARGS)
+
+# cargo-fuzz targets, bounded (needs the nightly toolchain).
+FUZZ_SECONDS ?= 60
+fuzz:
+	cargo +nightly fuzz --help >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
+	cargo +nightly fuzz run codec -O -- -max_total_time=$(FUZZ_SECONDS)
+	cargo +nightly fuzz run command -O -- -max_total_time=$(FUZZ_SECONDS)
+
+# The same checks on stable, seeded and bounded (also run by `cargo test`).
+fuzz-smoke:
+	$(CARGO) test --release --test fuzz_smoke -- --nocapture
+
+# The Docker image (needs a Docker engine; CI machines have none).
+docker:
+	docker build -f docker/Dockerfile -t slowpoke .
 
 # 10 kill -9 rounds run in `make test`; this runs 200.
 crash-long:
