@@ -18,6 +18,7 @@ use super::args::{is, text};
 use super::flags::{self, *};
 use super::{all, lookup, CommandSpec, Ctx, Handler};
 use crate::server::error::CommandError;
+use crate::server::glob;
 use crate::server::reply::Reply;
 
 /// One subcommand's table entry.
@@ -95,99 +96,6 @@ pub fn subcommands_of(container: &str) -> Option<&'static [SubSpec]> {
         "command" => Some(COMMAND_SUBCOMMANDS),
         _ => None,
     }
-}
-
-/// Redis's glob matching (`*`, `?`, `[a-z]`, `[^x]`, `\` escapes), as
-/// `stringmatchlen` does it; `nocase` folds ASCII case.
-pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if nocase {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (mut p, mut i) = (0usize, 0usize);
-    // Backtracking point of the last `*`: (pattern index after it, string index).
-    let mut star: Option<(usize, usize)> = None;
-    while i < s.len() {
-        let mut matched = None;
-        if p < pattern.len() {
-            match pattern[p] {
-                b'*' => {
-                    while p < pattern.len() && pattern[p] == b'*' {
-                        p += 1;
-                    }
-                    if p == pattern.len() {
-                        return true;
-                    }
-                    star = Some((p, i));
-                    continue;
-                }
-                b'?' => matched = Some(p + 1),
-                b'[' => {
-                    let (ok, next) = class_match(pattern, p + 1, s[i], nocase);
-                    if ok {
-                        matched = Some(next);
-                    }
-                }
-                b'\\' if p + 1 < pattern.len() => {
-                    if eq(pattern[p + 1], s[i]) {
-                        matched = Some(p + 2);
-                    }
-                }
-                c => {
-                    if eq(c, s[i]) {
-                        matched = Some(p + 1);
-                    }
-                }
-            }
-        }
-        match (matched, star) {
-            (Some(next), _) => {
-                p = next;
-                i += 1;
-            }
-            (None, Some((sp, si))) => {
-                p = sp;
-                i = si + 1;
-                star = Some((sp, si + 1));
-            }
-            (None, None) => return false,
-        }
-    }
-    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
-}
-
-/// Matches `c` against the class starting at `pattern[start]` (just after
-/// `[`); returns the result and the index after the closing `]`.
-fn class_match(pattern: &[u8], start: usize, c: u8, nocase: bool) -> (bool, usize) {
-    let fold = |b: u8| if nocase { b.to_ascii_lowercase() } else { b };
-    let c = fold(c);
-    let mut p = start;
-    let negate = pattern.get(p) == Some(&b'^');
-    if negate {
-        p += 1;
-    }
-    let mut hit = false;
-    while p < pattern.len() && pattern[p] != b']' {
-        if pattern[p] == b'\\' && p + 1 < pattern.len() {
-            hit |= fold(pattern[p + 1]) == c;
-            p += 2;
-        } else if p + 2 < pattern.len() && pattern[p + 1] == b'-' && pattern[p + 2] != b']' {
-            let (mut lo, mut hi) = (fold(pattern[p]), fold(pattern[p + 2]));
-            if lo > hi {
-                std::mem::swap(&mut lo, &mut hi);
-            }
-            hit |= (lo..=hi).contains(&c);
-            p += 3;
-        } else {
-            hit |= fold(pattern[p]) == c;
-            p += 1;
-        }
-    }
-    // An unterminated class ends at the pattern's end, as in Redis.
-    (hit != negate, (p + 1).min(pattern.len()))
 }
 
 const CONN_SLOW: &[&str] = &["@slow", "@connection"];
@@ -372,7 +280,7 @@ fn list(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
         Filter::All => true,
         Filter::None => false,
         Filter::Acl(cat) => acl.iter().any(|a| a.eq_ignore_ascii_case(cat)),
-        Filter::Pattern(p) => glob_match(p, name.as_bytes(), true),
+        Filter::Pattern(p) => glob::matches(p, name.as_bytes(), true),
     };
     let mut names = Vec::new();
     for c in all() {
@@ -591,23 +499,6 @@ fn sub_doc(parent: &'static CommandSpec, s: &'static SubSpec) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob_matches_like_redis() {
-        assert!(glob_match(b"*", b"", false));
-        assert!(glob_match(b"maxmemory*", b"maxmemory-policy", false));
-        assert!(glob_match(b"p?rt", b"port", false));
-        assert!(!glob_match(b"p?rt", b"prt", false));
-        assert!(glob_match(b"[bp]ort", b"port", false));
-        assert!(!glob_match(b"[^bp]ort", b"port", false));
-        assert!(glob_match(b"[a-z]*", b"x1", false));
-        assert!(glob_match(b"PORT", b"port", true));
-        assert!(!glob_match(b"PORT", b"port", false));
-        assert!(glob_match(b"a\\*b", b"a*b", false));
-        assert!(!glob_match(b"a\\*b", b"axb", false));
-        assert!(glob_match(b"*a*b*c", b"xxaybzzc", false));
-        assert!(!glob_match(b"*a*b*c", b"xxaybzz", false));
-    }
 
     #[test]
     fn container_subcommand_lists_match_their_tables() {

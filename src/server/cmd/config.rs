@@ -12,12 +12,13 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::args::{is, parse_i64, text};
-use super::command::{dispatch, glob_match, help_reply, SubSpec};
+use super::command::{dispatch, help_reply, SubSpec};
 use super::flags::*;
 use super::{info, Ctx};
 use crate::engine::FsyncPolicy;
 use crate::server::config::{parse_memory, Config};
 use crate::server::error::CommandError;
+use crate::server::glob;
 use crate::server::reply::Reply;
 use crate::server::state::ServerState;
 
@@ -145,7 +146,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> 
             if seen[i] {
                 continue;
             }
-            if glob && glob_match(pattern, name.as_bytes(), true) {
+            if glob && glob::matches(pattern, name.as_bytes(), true) {
                 seen[i] = true;
                 out.push((Reply::bulk(*name), Reply::bulk(get(&cfg, ctx.server))));
             } else if !glob && pattern.eq_ignore_ascii_case(name.as_bytes()) {
