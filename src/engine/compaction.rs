@@ -332,17 +332,41 @@ impl Shared {
         let Some(file) = read_lock(&self.files).get(&handle).cloned() else {
             return Ok(());
         };
+        // Streamed one record at a time, so writing the hint of a 128 MiB
+        // file holds one record in memory, not the file.
         let mut throttle = Throttle::new(self.compaction_rate);
-        let buf = read_throttled(&file.path, &mut throttle)?;
-        let mut hint_buf = hint::header(file.generation, buf.len() as u64).to_vec();
-        for item in scan::records(&buf, FILE_HEADER_LEN, false) {
-            match item {
-                scan::Item::Record(at, rec) => {
-                    hint::push_entry(&mut hint_buf, &rec.header, rec.key, at as u32)
-                }
-                // A damaged file gets no hint: opening keeps reporting it.
-                scan::Item::Damage { .. } => return Ok(()),
+        let f = std::fs::File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+        let len = f.metadata().map_err(|e| Error::io(&file.path, e))?.len();
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
+        let mut hint_buf = hint::header(file.generation, len).to_vec();
+        let mut rec_buf = vec![0u8; REC_HEADER_LEN];
+        let mut at = FILE_HEADER_LEN as u64;
+        let read_exact = |r: &mut std::io::BufReader<std::fs::File>, b: &mut [u8]| {
+            std::io::Read::read_exact(r, b).map_err(|e| Error::io(&file.path, e))
+        };
+        read_exact(&mut reader, &mut rec_buf[..FILE_HEADER_LEN])?;
+        while at < len {
+            // A damaged file gets no hint: opening keeps reporting it.
+            if len - at < REC_HEADER_LEN as u64 {
+                return Ok(());
             }
+            read_exact(&mut reader, &mut rec_buf[..REC_HEADER_LEN])?;
+            let Some(h) = RecordHeader::decode(&rec_buf).filter(RecordHeader::is_sane) else {
+                return Ok(());
+            };
+            if at + h.record_len() > len {
+                return Ok(());
+            }
+            rec_buf.resize(h.record_len() as usize, 0);
+            read_exact(&mut reader, &mut rec_buf[REC_HEADER_LEN..])?;
+            let Ok(rec) = record::decode(&rec_buf) else {
+                return Ok(());
+            };
+            hint::push_entry(&mut hint_buf, &rec.header, rec.key, at as u32);
+            throttle.consume(h.record_len());
+            at += h.record_len();
+            rec_buf.truncate(REC_HEADER_LEN);
+            rec_buf.shrink_to(1 << 20);
         }
         hint::finish(&mut hint_buf);
         let tmp = self.dir.join(format!("{}.tmp", hint_file_name(file.order)));
