@@ -45,6 +45,7 @@ use format::*;
 pub use index::Location;
 pub use keydir::FileUsage;
 use keydir::{Keydir, RecordRef};
+use record::RecordHeader;
 pub use recovery::{check_dir, CheckReport, Damage, RecoveryReport};
 
 /// How to open a store.
@@ -949,17 +950,20 @@ impl Shared {
             let now = self.clock.now_ms();
             let mut at = 0usize;
             while at < batch.len() {
-                let Ok(rec) = record::decode(&batch[at..]) else {
+                // The batch was encoded by this process a moment ago: read
+                // the headers back without checking the CRC a second time.
+                let Some(h) = RecordHeader::decode(&batch[at..]) else {
                     break;
                 };
+                let key_start = at + REC_HEADER_LEN;
                 let r = RecordRef {
-                    flags: rec.header.flags,
-                    expires_at: rec.header.expires_at,
-                    key: rec.key,
-                    value_len: rec.header.value_len,
+                    flags: h.flags,
+                    expires_at: h.expires_at,
+                    key: &batch[key_start..key_start + h.key_len as usize],
+                    value_len: h.value_len,
                 };
                 keydir.apply(&r, writer.active.handle, (base + at as u64) as u32, now);
-                at += rec.header.record_len() as usize;
+                at += h.record_len() as usize;
             }
         }
         writer.len = base + len;
