@@ -62,6 +62,24 @@ fn full_tmpfs_refuses_writes_and_recovers() {
     expect.extend_from_slice(&value);
     expect.extend_from_slice(b"\r\n");
     assert_eq!(r.cmd(&[b"GET", acked[0].as_bytes()]), expect);
+    // Pipelined writes share one engine transaction: when it cannot be
+    // stored, every one of them gets the error, none is acknowledged.
+    let mut pipeline = Vec::new();
+    for i in 0..20 {
+        pipeline.extend_from_slice(&common::encode(&[
+            b"SET",
+            format!("pipe{i}").as_bytes(),
+            &value,
+        ]));
+    }
+    r.send(&pipeline);
+    for i in 0..20 {
+        let reply = String::from_utf8_lossy(&r.reply()).into_owned();
+        assert!(
+            reply.starts_with("-MISCONF"),
+            "pipelined SET {i} on a full disk: {reply}"
+        );
+    }
     // Space comes back: writes work again.
     assert!(Command::new("mount")
         .args(["-o", "remount,size=16m"])
@@ -69,10 +87,25 @@ fn full_tmpfs_refuses_writes_and_recovers() {
         .status()
         .is_ok_and(|st| st.success()));
     assert_eq!(r.cmd(&[b"SET", b"after", b"ok"]), b"+OK\r\n");
+    r.send(&pipeline);
+    for i in 0..20 {
+        assert_eq!(
+            r.reply(),
+            b"+OK\r\n",
+            "pipelined SET {i} once space returned"
+        );
+    }
     s.restart();
     let mut r = s.raw();
     for key in &acked {
         assert_eq!(r.cmd(&[b"GET", key.as_bytes()]), expect, "{key} lost");
     }
     assert_eq!(r.cmd(&[b"GET", b"after"]), b"$2\r\nok\r\n");
+    for i in 0..20 {
+        assert_eq!(
+            r.cmd(&[b"GET", format!("pipe{i}").as_bytes()]),
+            expect,
+            "pipe{i} lost"
+        );
+    }
 }
