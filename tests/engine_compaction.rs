@@ -4,9 +4,11 @@
 //! directory that reopens with every acknowledged write, and opening from
 //! hints gives the same index as opening from data files.
 
+mod common;
+
+use common::files::dir_bytes;
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::path::Path;
 use std::sync::Arc;
 
 use slowpoke::engine::{CompactionStep, Engine, FsyncPolicy, ManualClock, Options};
@@ -30,13 +32,6 @@ fn all(e: &Engine) -> BTreeMap<Vec<u8>, Vec<u8>> {
             (k, v)
         })
         .collect()
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").metadata().expect("meta").len())
-        .sum()
 }
 
 /// Writes a history with overwrites, deletes and expiries; returns the model.

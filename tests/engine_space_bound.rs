@@ -5,17 +5,13 @@
 //! exact. `SPACE_KEYS` / `SPACE_ROUNDS` scale it up (the figure is
 //! 100,000 keys x 20 rewrites).
 
+mod common;
+
+use common::files::dir_bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slowpoke::engine::{Clock, Engine, FsyncPolicy, ManualClock, Options};
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("ls")
-        .map(|e| e.expect("entry").metadata().expect("meta").len())
-        .sum()
-}
 
 #[test]
 fn disk_use_settles_within_one_and_a_half_times_live_data() {

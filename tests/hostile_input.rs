@@ -14,6 +14,7 @@
 
 mod common;
 
+use common::files::{rss_kb, wait_until};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -22,31 +23,6 @@ use std::time::{Duration, Instant};
 use common::{reply_len, Raw, Server};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-/// Resident memory of a process, in kB.
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .expect("status")
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().expect("kB"))
-        })
-        .expect("VmRSS")
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// A client connected before the hostile input: it must keep its data
 /// and its service whatever the others send.

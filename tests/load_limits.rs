@@ -17,6 +17,7 @@
 
 mod common;
 
+use common::files::{rss_kb, wait_until};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Mutex, MutexGuard};
@@ -28,18 +29,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Resident memory of a process, in kB.
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .expect("status")
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().expect("kB"))
-        })
-        .expect("VmRSS")
 }
 
 /// CPU time used by a process (utime + stime), in clock ticks.
@@ -67,20 +56,6 @@ fn info_u64(r: &mut Raw, section: &str, field: &str) -> u64 {
 
 fn connected(r: &mut Raw) -> u64 {
     info_u64(r, "clients", "connected_clients")
-}
-
-/// Polls `f` every 20 ms until it holds or `limit` passes.
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Raises this process's RLIMIT_NOFILE (soft, and hard if allowed) to at

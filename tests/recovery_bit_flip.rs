@@ -16,12 +16,15 @@
 //! never returns wrong bytes, every other record reads back; and a damaged
 //! hint is ignored in favour of its data file.
 
+mod common;
+
+use common::files::{copy_dir, data_file_ids};
 use std::fs;
 use std::path::Path;
 
 use slowpoke::engine::format::{
-    data_file_name, hint_file_name, parse_data_file_name, FILE_HEADER_LEN, REC_CRC_AT,
-    REC_EXPIRES_AT, REC_FLAGS_AT, REC_HEADER_LEN, REC_KEY_LEN_AT, REC_VALUE_LEN_AT,
+    data_file_name, hint_file_name, FILE_HEADER_LEN, REC_CRC_AT, REC_EXPIRES_AT, REC_FLAGS_AT,
+    REC_HEADER_LEN, REC_KEY_LEN_AT, REC_VALUE_LEN_AT,
 };
 use slowpoke::engine::{Engine, Error, FsyncPolicy, Options};
 
@@ -66,23 +69,7 @@ fn write_records(dir: &Path) {
         );
     }
     e.close().expect("close");
-    assert_eq!(data_files(dir), (1..=FILES as u32).collect::<Vec<_>>());
-}
-
-/// Data file numbers in `dir`, ascending (from the names, docs/FORMAT.md
-/// "Directory layout").
-fn data_files(dir: &Path) -> Vec<u32> {
-    let mut ids: Vec<u32> = fs::read_dir(dir)
-        .expect("read_dir")
-        .filter_map(|e| {
-            e.expect("entry")
-                .file_name()
-                .to_str()
-                .and_then(parse_data_file_name)
-        })
-        .collect();
-    ids.sort_unstable();
-    ids
+    assert_eq!(data_file_ids(dir), (1..=FILES as u32).collect::<Vec<_>>());
 }
 
 /// (file number, offset) of record `i`: five records per file, in order.
@@ -173,13 +160,6 @@ fn for_each_flip(f: impl Fn(Flip) + Sync) {
             s.spawn(move || chunk.iter().for_each(|&flip| f(flip)));
         }
     });
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-    }
 }
 
 /// Damages record `victim` with `flip` in a copy of `pristine`, opens it

@@ -7,13 +7,14 @@
 //! file and the record's offset, and the file is cut back there, so the
 //! next append starts at that offset and a later reopen is clean.
 
+mod common;
+
+use common::files::{copy_dir, data_file_ids};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use slowpoke::engine::format::{
-    data_file_name, parse_data_file_name, FILE_HEADER_LEN, REC_HEADER_LEN,
-};
+use slowpoke::engine::format::{data_file_name, FILE_HEADER_LEN, REC_HEADER_LEN};
 use slowpoke::engine::{Engine, FsyncPolicy, Options};
 
 /// Three 64-byte records per file, so eleven records fill three files
@@ -49,22 +50,6 @@ fn open(dir: &Path) -> Engine {
     Engine::open(dir, options()).expect("open never fails on a torn tail")
 }
 
-/// Data file numbers in `dir`, ascending (from the names, docs/FORMAT.md
-/// "Directory layout").
-fn data_files(dir: &Path) -> Vec<u32> {
-    let mut ids: Vec<u32> = fs::read_dir(dir)
-        .expect("read_dir")
-        .filter_map(|e| {
-            e.expect("entry")
-                .file_name()
-                .to_str()
-                .and_then(parse_data_file_name)
-        })
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
 /// Writes the records, closes, and returns (newest file number, offset,
 /// length) of the final record.
 fn write_records(dir: &Path) -> (u32, u64, u64) {
@@ -74,7 +59,7 @@ fn write_records(dir: &Path) -> (u32, u64, u64) {
     }
     let last = e.meta(&key(RECORDS - 1)).expect("last record present");
     e.close().expect("close");
-    let files = data_files(dir);
+    let files = data_file_ids(dir);
     assert!(
         files.len() > 2,
         "the records should span several files: {files:?}"
@@ -98,14 +83,6 @@ fn assert_all_present(e: &Engine, n: usize) {
             Some(&value(i)[..]),
             "record {i} must survive"
         );
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
     }
 }
 
@@ -180,7 +157,7 @@ fn every_cut_of_the_final_record_loses_only_that_record() {
         drop(e);
         assert_eq!(
             (
-                *data_files(work.path()).last().expect("a data file"),
+                *data_file_ids(work.path()).last().expect("a data file"),
                 fs::metadata(&path).expect("stat").len()
             ),
             (id, expected_offset + AFTER_RECORD_LEN),
@@ -222,7 +199,7 @@ fn newest_file_cut_inside_its_header_is_recreated_and_older_files_kept() {
     e.put(b"alone", &value(99), None).expect("put");
     e.close().expect("close");
     drop(e);
-    let files = data_files(pristine.path());
+    let files = data_file_ids(pristine.path());
     assert_eq!(files.len(), 4, "{files:?}");
     let id = files[3];
 

@@ -4,16 +4,10 @@
 
 mod common;
 
+use common::files::dir_bytes;
 use std::time::{Duration, Instant};
 
 use common::Server;
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("ls")
-        .map(|e| e.expect("entry").metadata().expect("meta").len())
-        .sum()
-}
 
 fn info_field(c: &mut redis::Connection, field: &str) -> u64 {
     let info: String = redis::cmd("INFO")

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::Path;
+use common::files::dir_bytes;
 use std::time::{Duration, Instant};
 
 use common::{Raw, Server};
@@ -36,16 +36,6 @@ fn int_of(reply: &str) -> i64 {
         .and_then(|s| s.strip_suffix("\r\n"))
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not an integer reply: {reply:?}"))
-}
-
-/// Total size of the files in the data directory.
-fn dir_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("read data dir")
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .sum()
 }
 
 #[test]
@@ -274,10 +264,10 @@ fn flushall_frees_disk_at_once_and_stays_empty_after_restart() {
             OK.as_bytes()
         );
     }
-    let before = dir_size(&s.dir);
+    let before = dir_bytes(&s.dir);
     assert!(before >= 100 * 100 * 1024, "data dir holds {before} bytes");
     assert_eq!(q(&mut r, "FLUSHALL"), OK);
-    let after = dir_size(&s.dir);
+    let after = dir_bytes(&s.dir);
     assert!(after < 1024 * 1024, "data dir still holds {after} bytes");
     assert_eq!(q(&mut r, "DBSIZE"), int(0));
     // A key written after the flush must survive; the old ones must not.

@@ -3,6 +3,8 @@
 //! crate connection or raw-bytes access for exact reply checks.
 #![allow(dead_code)]
 
+pub mod files;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
