@@ -124,6 +124,9 @@ pub struct Stats {
     pub fsyncs: u64,
     /// Keys removed by the expiry cycle since open.
     pub expired_keys: u64,
+    /// Estimated average remaining TTL of the keys with an expiry, in ms
+    /// (INFO's `avg_ttl`; Redis's running estimate from the expiry cycle).
+    pub avg_ttl_ms: u64,
     /// The error that stopped writes, if any.
     pub write_failure: Option<String>,
     /// Number (order) of the active file.
@@ -164,6 +167,7 @@ struct Shared {
     sync: SyncState,
     closed: AtomicBool,
     expired_keys: AtomicU64,
+    avg_ttl_ms: AtomicU64,
     compaction_threshold: f64,
     compaction_rate: u64,
     failpoint: Option<CompactionStep>,
@@ -343,6 +347,7 @@ impl Engine {
             }),
             closed: AtomicBool::new(false),
             expired_keys: AtomicU64::new(0),
+            avg_ttl_ms: AtomicU64::new(0),
             compaction_threshold: options.compaction_threshold,
             compaction_rate: options.compaction_rate,
             failpoint: options.compaction_failpoint,
@@ -663,6 +668,7 @@ impl Engine {
             bytes_written: self.shared.sync.written(),
             fsyncs: self.shared.sync.fsyncs.load(Ordering::Relaxed),
             expired_keys: self.shared.expired_keys.load(Ordering::Relaxed),
+            avg_ttl_ms: self.shared.avg_ttl_ms.load(Ordering::Relaxed),
             write_failure: self.shared.sync.failure(),
             active_file: mutex(&self.shared.writer).active.order,
             disk_bytes,
@@ -806,6 +812,9 @@ fn start_background(
                 if read_lock(&shared.keydir).index.with_expiry() > 0 {
                     let (_, next) = shared.expire_slice(cursor.as_deref());
                     cursor = next;
+                } else {
+                    // As in Redis, no key with an expiry: no estimate.
+                    shared.avg_ttl_ms.store(0, Ordering::Relaxed);
                 }
             }
         })
@@ -992,7 +1001,10 @@ impl Shared {
     /// and where to resume.
     fn expire_slice(&self, cursor: Option<&[u8]>) -> (usize, Option<Vec<u8>>) {
         let now = self.clock.now_ms();
-        let (expired, next) = expiry::collect_expired(&read_lock(&self.keydir).index, cursor, now);
+        let (expired, ttl, next) =
+            expiry::collect_expired(&read_lock(&self.keydir).index, cursor, now);
+        let avg = ttl.update_average(self.avg_ttl_ms.load(Ordering::Relaxed));
+        self.avg_ttl_ms.store(avg, Ordering::Relaxed);
         let mut removed = 0;
         if !expired.is_empty() {
             let mut keydir = write_lock(&self.keydir);

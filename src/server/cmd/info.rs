@@ -247,8 +247,8 @@ fn section(out: &mut String, name: &str, ctx: &Ctx<'_>, now_ms: u64) {
             if st.keys > 0 {
                 let _ = write!(
                     out,
-                    "db0:keys={},expires={},avg_ttl=0\r\n",
-                    st.keys, st.keys_with_expiry
+                    "db0:keys={},expires={},avg_ttl={}\r\n",
+                    st.keys, st.keys_with_expiry, st.avg_ttl_ms
                 );
             }
         }
