@@ -158,7 +158,8 @@ struct Shared {
     policy: PolicyCell,
     /// Held from open until close (or drop).
     lock: Mutex<Option<dir::DirLock>>,
-    /// Index and per-file accounting. Lock order: keydir, then files.
+    /// Index and per-file accounting. Lock order: writer, then keydir,
+    /// then files; never hold one while taking an earlier one.
     keydir: RwLock<Keydir>,
     /// Open data files by handle.
     files: RwLock<HashMap<u32, Arc<DataFile>>>,
@@ -661,16 +662,22 @@ impl Engine {
             let (total, dead) = kd.totals();
             (kd.index.len(), kd.index.with_expiry(), total, dead)
         };
+        // One lock at a time, each released before the next: a guard
+        // taken inside the struct literal below would live to the end of
+        // the function, and `files` then `writer` is the reverse of the
+        // order `rotate` takes them in (a deadlock with a rotation).
+        let data_files = read_lock(&self.shared.files).len();
+        let active_file = mutex(&self.shared.writer).active.order;
         Stats {
             keys,
             keys_with_expiry,
-            data_files: read_lock(&self.shared.files).len(),
+            data_files,
             bytes_written: self.shared.sync.written(),
             fsyncs: self.shared.sync.fsyncs.load(Ordering::Relaxed),
             expired_keys: self.shared.expired_keys.load(Ordering::Relaxed),
             avg_ttl_ms: self.shared.avg_ttl_ms.load(Ordering::Relaxed),
             write_failure: self.shared.sync.failure(),
-            active_file: mutex(&self.shared.writer).active.order,
+            active_file,
             disk_bytes,
             dead_bytes,
             compactions: self.shared.compactions.load(Ordering::Relaxed),
