@@ -185,3 +185,115 @@ fn exec_is_atomic_for_concurrent_readers() {
     let checks = reader.join().expect("reader");
     assert!(checks > 0);
 }
+
+/// Every command the server lists, queued inside MULTI and run by EXEC,
+/// must answer and leave the server serving. EXEC holds the engine's
+/// writer lock while the queued commands run, and INFO once waited for
+/// that same lock: `MULTI; INFO; EXEC` hung the whole server.
+#[test]
+fn every_command_inside_exec_answers_and_the_server_keeps_serving() {
+    // A plausible invocation per top-level command ("quit", "reset",
+    // "shutdown" and the transaction commands themselves end or change
+    // the transaction, so they are tried separately in other tests).
+    const INVOCATIONS: &[&str] = &[
+        "append k v",
+        "auth nopass",
+        "bgrewriteaof",
+        "bgsave",
+        "client id",
+        "command count",
+        "config get maxclients",
+        "copy k k2",
+        "dbsize",
+        "decr n",
+        "decrby n 2",
+        "del k2",
+        "echo hi",
+        "exists k",
+        "expire k 100",
+        "expireat k 4000000000",
+        "expiretime k",
+        "flushall",
+        "flushdb",
+        "get k",
+        "getdel k",
+        "getex k persist",
+        "getrange k 0 -1",
+        "getset k v",
+        "hello 2",
+        "incr n",
+        "incrby n 3",
+        "incrbyfloat f 1.5",
+        "info",
+        "keyrange - + 0 10",
+        "keys *",
+        "lastsave",
+        "mget k n",
+        "mset a 1 b 2",
+        "msetnx c 1 d 2",
+        "persist k",
+        "pexpire k 100000",
+        "pexpireat k 4000000000000",
+        "pexpiretime k",
+        "ping",
+        "psetex p 100000 v",
+        "pttl k",
+        "randomkey",
+        "rename a a2",
+        "renamenx b b2",
+        "save",
+        "scan 0",
+        "select 0",
+        "set k v",
+        "setex s 100 v",
+        "setnx k v",
+        "setrange k 2 xyz",
+        "strlen k",
+        "substr k 0 1",
+        "swapdb 0 0",
+        "time",
+        "touch k",
+        "ttl k",
+        "type k",
+        "unlink k",
+    ];
+    const SEPARATE: &[&str] = &[
+        "quit", "reset", "shutdown", "multi", "exec", "discard", "watch", "unwatch",
+    ];
+    let s = Server::start();
+    let mut c = s.conn();
+    let listed: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .query(&mut c)
+        .expect("command list");
+    for name in listed.iter().filter(|n| !n.contains('|')) {
+        assert!(
+            SEPARATE.contains(&name.as_str())
+                || INVOCATIONS
+                    .iter()
+                    .any(|i| i.split(' ').next() == Some(name.as_str())),
+            "no invocation for '{name}': add one so EXEC is tried with it"
+        );
+    }
+    let mut r = s.raw();
+    r.stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    for line in INVOCATIONS {
+        let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        r.cmd(&[b"SET", b"k", b"value"]);
+        r.cmd(&[b"SET", b"n", b"10"]);
+        assert_eq!(r.cmd(&[b"MULTI"]), b"+OK\r\n", "{line}");
+        assert_eq!(r.cmd(&[b"SET", b"before", b"1"]), b"+QUEUED\r\n", "{line}");
+        let queued = r.cmd(&words);
+        let exec = String::from_utf8_lossy(&r.cmd(&[b"EXEC"])).into_owned();
+        if queued == b"+QUEUED\r\n" {
+            assert!(exec.starts_with("*2\r\n+OK\r\n"), "{line}: {exec:?}");
+        } else {
+            assert!(exec.starts_with("-EXECABORT"), "{line}: {exec:?}");
+        }
+        // Another client is still served.
+        let pong: String = redis::cmd("PING").query(&mut c).expect("ping");
+        assert_eq!(pong, "PONG", "after EXEC with {line}");
+    }
+}

@@ -164,6 +164,9 @@ struct Shared {
     /// Open data files by handle.
     files: RwLock<HashMap<u32, Arc<DataFile>>>,
     next_handle: AtomicU32,
+    /// Number of the active file, for `stats` (which must not wait for the
+    /// writer: INFO runs inside EXEC, whose transaction holds it).
+    active_order: AtomicU32,
     writer: Mutex<Writer>,
     sync: SyncState,
     closed: AtomicBool,
@@ -342,6 +345,7 @@ impl Engine {
             files: RwLock::new(files),
             next_handle: AtomicU32::new(next_handle),
             sync: SyncState::new(Arc::clone(&active)),
+            active_order: AtomicU32::new(active.order),
             writer: Mutex::new(Writer {
                 active,
                 len: active_len,
@@ -662,12 +666,12 @@ impl Engine {
             let (total, dead) = kd.totals();
             (kd.index.len(), kd.index.with_expiry(), total, dead)
         };
-        // One lock at a time, each released before the next: a guard
+        // One lock at a time, each released before the next (a guard
         // taken inside the struct literal below would live to the end of
-        // the function, and `files` then `writer` is the reverse of the
-        // order `rotate` takes them in (a deadlock with a rotation).
+        // the function and could invert the lock order), and never the
+        // writer: INFO runs inside EXEC, whose transaction holds it.
         let data_files = read_lock(&self.shared.files).len();
-        let active_file = mutex(&self.shared.writer).active.order;
+        let active_file = self.shared.active_order.load(Ordering::Relaxed);
         Stats {
             keys,
             keys_with_expiry,
@@ -1001,6 +1005,7 @@ impl Shared {
         self.sync.rotated(Arc::clone(&file));
         writer.active = file;
         writer.len = FILE_HEADER_LEN as u64;
+        self.active_order.store(order, Ordering::Relaxed);
         Ok(())
     }
 

@@ -244,11 +244,13 @@ fn section(out: &mut String, name: &str, ctx: &Ctx<'_>, now_ms: u64) {
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             let st = ctx.ks.engine().stats();
-            if st.keys > 0 {
+            // Inside EXEC, the keys the transaction has written so far count.
+            let keys = ctx.ks.key_count();
+            if keys > 0 {
                 let _ = write!(
                     out,
                     "db0:keys={},expires={},avg_ttl={}\r\n",
-                    st.keys, st.keys_with_expiry, st.avg_ttl_ms
+                    keys, st.keys_with_expiry, st.avg_ttl_ms
                 );
             }
         }

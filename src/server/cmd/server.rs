@@ -258,16 +258,29 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
             "ERR Background saving failed: {e}"
         )));
     }
-    Ok(Reply::simple("Background saving started"))
+    // Inside EXEC Redis defers the save and says so; here it runs now.
+    Ok(Reply::simple(if in_exec(ctx) {
+        "Background saving scheduled"
+    } else {
+        "Background saving started"
+    }))
+}
+
+/// True while EXEC runs the queued commands (they see a transaction view).
+fn in_exec(ctx: &Ctx<'_>) -> bool {
+    ctx.ks.pending_writes().is_some()
 }
 
 /// BGREWRITEAOF: the data files are the log, so rewriting it is
 /// compaction, which the engine's background thread runs.
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CommandError> {
     if ctx.ks.engine().request_compaction() {
-        Ok(Reply::simple(
-            "Background append only file rewriting started",
-        ))
+        // Inside EXEC Redis defers the rewrite and says so.
+        Ok(Reply::simple(if in_exec(ctx) {
+            "Background append only file rewriting scheduled"
+        } else {
+            "Background append only file rewriting started"
+        }))
     } else {
         Err(CommandError::text(
             "ERR Background append only file rewriting already in progress",
