@@ -359,8 +359,9 @@ mod tests {
 
     /// Walks `bytes` through a window of `window` bytes, checking after
     /// every item that the walker holds no more than a window, or a buffer
-    /// the size of the largest good record (or of the record a damaged
-    /// header at the item claims).
+    /// the size of the largest good record or of a record a damaged header
+    /// claimed (`next` reads one whole to check it, as decoding does; the
+    /// buffer stays while the walk is inside it).
     fn walk(bytes: &[u8], newest: bool, window: usize) -> Vec<Owned> {
         let largest = reference(bytes, newest)
             .iter()
@@ -373,14 +374,18 @@ mod tests {
         let start = FILE_HEADER_LEN as u64;
         let mut w = Walker::new(bytes, bytes.len() as u64, start, newest, window);
         let mut out = Vec::new();
+        let mut claimed = 0;
         loop {
             let item = w.next().expect("in-memory reads cannot fail");
             let Some(item) = item else { break };
             out.push(owned(&item));
-            let bound = window
-                .max(REC_HEADER_LEN)
-                .max(largest)
-                .max(damaged_claim(bytes, &out));
+            if let Some(Owned::Damage(at, ..)) = out.last() {
+                let claim = RecordHeader::decode(&bytes[*at as usize..])
+                    .filter(RecordHeader::is_sane)
+                    .map_or(0, |h| h.record_len() as usize);
+                claimed = claimed.max(claim);
+            }
+            let bound = window.max(REC_HEADER_LEN).max(largest).max(claimed);
             assert!(
                 w.buf.capacity() <= bound,
                 "window of {window} grew to {}",
@@ -389,18 +394,6 @@ mod tests {
             assert!(w.scratch.capacity() <= window.max(REC_HEADER_LEN));
         }
         out
-    }
-
-    /// The length claimed by a damaged record at the start of the last
-    /// item (`next` reads such a record whole to check it, as decoding
-    /// does), or 0.
-    fn damaged_claim(bytes: &[u8], items: &[Owned]) -> usize {
-        match items.last() {
-            Some(Owned::Damage(at, ..)) => RecordHeader::decode(&bytes[*at as usize..])
-                .filter(RecordHeader::is_sane)
-                .map_or(0, |h| h.record_len() as usize),
-            _ => 0,
-        }
     }
 
     /// The walk as it was when it held the whole file in memory (before
