@@ -5,8 +5,8 @@
 //! the index. The temporary directory is removed at the end.
 //!
 //! Background compaction and hint writing are off unless
-//! `--background-compaction` is given: hint writing reads a whole sealed
-//! file into memory, which would make the figure depend on timing.
+//! `--background-compaction` is given: their buffers (a read window and
+//! write buffers) would make the figure depend on whether one is under way.
 //!
 //! Usage: `cargo run --release --example rss_per_key -- N [--value-len BYTES]
 //! [--dir PARENT] [--background-compaction]`
@@ -61,8 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir.path(),
         Options {
             fsync: FsyncPolicy::No,
-            // Hint writing reads a whole sealed file into memory; with it
-            // on, the figure depends on whether one is under way.
+            // Hint writing and compaction hold buffers while they run; with
+            // them on, the figure depends on whether one is under way.
             compaction_interval: background.then(|| Duration::from_secs(1)),
             ..Options::default()
         },

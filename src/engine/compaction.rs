@@ -1,8 +1,10 @@
 //! Background compaction and hint writing. A sealed data file whose
 //! reclaimable fraction passes the threshold is rewritten *in place*: its
 //! live records (and the deletion markers that still mask older files) are
-//! copied to `NNNN.data.compact`, a hint to `NNNN.hint.compact`, both
-//! fsynced, then renamed over the originals. The file keeps its number, so
+//! streamed to `NNNN.data.compact` and a hint to `NNNN.hint.compact` as
+//! the old file is walked (through `scan.rs`'s window: memory holds a few
+//! buffers and the keys that moved, never the file), both fsynced, then
+//! renamed over the originals. The file keeps its number, so
 //! recovery applies it at the same position and a stale copy can never
 //! override a newer write; a crash at any step leaves either the old or the
 //! new file, both complete (leftover `.compact` files are removed on open).
@@ -14,18 +16,20 @@
 //! that fetched an old location still reads valid bytes. I/O is throttled
 //! to a configured rate.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::data_file::{header_bytes, write_new_file, DataFile};
+use super::data_file::{header_bytes, DataFile, NewFile};
 use super::error::{Error, Result};
 use super::format::*;
+use super::hint::HintWriter;
 use super::index::Location;
 use super::keydir::FileUsage;
 use super::record::{self, RecordHeader};
-use super::{dir, hint, mutex, read_lock, scan, write_lock, Shared};
+use super::{dir, mutex, read_lock, scan, write_lock, Shared};
 
 /// A step after which a test can make compaction fail (as if the process
 /// died there).
@@ -49,11 +53,12 @@ const MAX_RECLAIMABLE_SHARE: f64 = 0.25;
 /// How long a replaced file stays open for readers.
 const RETIRE_AFTER: Duration = Duration::from_secs(5);
 
-/// Paces I/O to `rate` bytes per second (0 = unlimited).
+/// Paces I/O to `rate` bytes per second (0 = unlimited). Shared by the
+/// reads and the writes of one compaction, hence `&self`.
 pub struct Throttle {
     rate: u64,
     start: Instant,
-    bytes: u64,
+    bytes: Cell<u64>,
 }
 
 impl Throttle {
@@ -62,17 +67,18 @@ impl Throttle {
         Throttle {
             rate,
             start: Instant::now(),
-            bytes: 0,
+            bytes: Cell::new(0),
         }
     }
 
     /// Accounts `n` bytes and sleeps as long as needed to keep the rate.
-    pub fn consume(&mut self, n: u64) {
+    pub fn consume(&self, n: u64) {
         if self.rate == 0 {
             return;
         }
-        self.bytes += n;
-        let due = Duration::from_secs_f64(self.bytes as f64 / self.rate as f64);
+        let bytes = self.bytes.get() + n;
+        self.bytes.set(bytes);
+        let due = Duration::from_secs_f64(bytes as f64 / self.rate as f64);
         let elapsed = self.start.elapsed();
         if due > elapsed {
             std::thread::sleep(due - elapsed);
@@ -80,21 +86,41 @@ impl Throttle {
     }
 }
 
-/// Reads a whole file in 1 MiB chunks through the throttle.
-fn read_throttled(path: &Path, throttle: &mut Throttle) -> Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = f.metadata().map_err(|e| Error::io(path, e))?.len() as usize;
-    let mut buf = vec![0u8; len];
-    let mut at = 0;
-    while at < len {
-        let end = (at + (1 << 20)).min(len);
-        f.read_exact_at(&mut buf[at..end], at as u64)
-            .map_err(|e| Error::io(path, e))?;
-        throttle.consume((end - at) as u64);
-        at = end;
+/// A data file read through a throttle.
+struct Throttled<'t> {
+    file: scan::FileSource,
+    throttle: &'t Throttle,
+}
+
+impl scan::Source for Throttled<'_> {
+    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.file.read_at(buf, offset)?;
+        self.throttle.consume(buf.len() as u64);
+        Ok(())
     }
-    Ok(buf)
+}
+
+/// Walks the sealed file at `path` through the throttle.
+fn walk_throttled<'t>(
+    path: &Path,
+    throttle: &'t Throttle,
+) -> Result<(scan::Walker<Throttled<'t>>, u64)> {
+    let (file, len) = scan::FileSource::open(path)?;
+    let src = Throttled { file, throttle };
+    let start = FILE_HEADER_LEN as u64;
+    Ok((scan::Walker::new(src, len, start, false, scan::WINDOW), len))
+}
+
+/// Removes files a compaction will not use (best effort: whatever is left
+/// is removed on the next open).
+fn discard(paths: &[&Path]) {
+    for p in paths {
+        if let Err(e) = std::fs::remove_file(p) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(file = %p.display(), error = %e, "could not remove an unused compaction file");
+            }
+        }
+    }
 }
 
 fn injected(step: Step) -> Error {
@@ -104,14 +130,72 @@ fn injected(step: Step) -> Error {
     )
 }
 
-/// A record copied to the new file: where its key is in the old buffer,
-/// and its old and new offsets.
-struct Moved {
-    key_at: usize,
-    key_len: usize,
+/// Pushes an entry for every record of the walk; false (and stops) at the
+/// first damage.
+fn hint_entries<S: scan::Source>(
+    walk: &mut scan::Walker<S>,
+    hint: &mut HintWriter,
+) -> Result<bool> {
+    while let Some(item) = walk.next()? {
+        match item {
+            scan::Item::Record(at, rec) => hint.push(&rec.header, rec.key, at as u32)?,
+            scan::Item::Damage { .. } => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// A record copied to the new file: its key's length (the key follows the
+/// previous one in `Moved::keys`), its old and new offsets and its length
+/// (a record is at most 1 GiB and change, so 16 bytes in all).
+struct MovedRecord {
+    key_len: u32,
     old: u32,
     new: u32,
-    len: u64,
+    len: u32,
+}
+
+/// The records copied to the new file, their keys packed in one buffer:
+/// memory in proportion to the live keys of the file, not to its size.
+#[derive(Default)]
+struct Moved {
+    keys: Vec<u8>,
+    records: Vec<MovedRecord>,
+}
+
+impl Moved {
+    fn push(&mut self, key: &[u8], old: u32, new: u32, len: u32) {
+        self.keys.extend_from_slice(key);
+        self.records.push(MovedRecord {
+            key_len: key.len() as u32,
+            old,
+            new,
+            len,
+        });
+    }
+
+    /// Every record with its key, in the order pushed.
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &MovedRecord)> {
+        let mut key_start = 0;
+        self.records.iter().map(move |m| {
+            let key_end = key_start + m.key_len as usize;
+            let key = &self.keys[key_start..key_end];
+            key_start = key_end;
+            (key, m)
+        })
+    }
+}
+
+/// The new files of a compaction, streamed but not yet synced.
+struct Written {
+    data: NewFile,
+    hint: HintWriter,
+    /// The records copied.
+    moved: Moved,
+    /// Bytes of deletion markers kept.
+    pinned: u64,
+    /// The old file's length.
+    old_len: u64,
 }
 
 /// Outcome of one compaction.
@@ -161,85 +245,52 @@ impl Shared {
         if old.handle == mutex(&self.writer).active.handle {
             return Ok(Outcome::Skipped);
         }
-        let mut throttle = Throttle::new(self.compaction_rate);
-        let buf = read_throttled(&old.path, &mut throttle)?;
-        let keep_markers = self.older_file_exists(old.order);
+        let throttle = Throttle::new(self.compaction_rate);
         let generation = old.generation.wrapping_add(1);
-        let mut out = header_bytes(generation).to_vec();
-        let mut hint_buf = hint::header(generation, 0).to_vec();
-        let mut moved = Vec::new();
-        let mut pinned = 0u64;
-        let now = self.clock.now_ms();
-        // Damaged bytes were reported on open; they are left behind.
-        let good = scan::records(&buf, FILE_HEADER_LEN, false).filter_map(|item| match item {
-            scan::Item::Record(at, rec) => Some((at, rec)),
-            scan::Item::Damage { .. } => None,
-        });
-        for (at, rec) in good {
-            let len = rec.header.record_len() as usize;
-            let h = rec.header;
-            let current = read_lock(&self.keydir).index.get(rec.key);
-            let live = current.is_some_and(|l| l.file == handle && l.offset as usize == at);
-            let is_marker = h.flags & (FLAG_TOMBSTONE | FLAG_CLEAR_ALL) != 0
-                || (h.expires_at != 0 && h.expires_at <= now);
-            let new_at = out.len();
-            if live {
-                out.extend_from_slice(&buf[at..at + len]);
-                hint::push_entry(&mut hint_buf, &h, rec.key, new_at as u32);
-                moved.push(Moved {
-                    key_at: at + REC_HEADER_LEN,
-                    key_len: rec.key.len(),
-                    old: at as u32,
-                    new: new_at as u32,
-                    len: len as u64,
-                });
-            } else if is_marker
-                && keep_markers
-                && (current.is_none() || h.flags & FLAG_CLEAR_ALL != 0)
-            {
-                // Still masks an older version: keep it, as a bare
-                // tombstone (an expired put needs no value).
-                let flags = if h.flags & FLAG_CLEAR_ALL != 0 {
-                    FLAG_CLEAR_ALL
-                } else {
-                    FLAG_TOMBSTONE
-                };
-                record::encode_into(&mut out, flags, 0, rec.key, b"");
-                let marker = RecordHeader {
-                    crc: 0,
-                    flags,
-                    expires_at: 0,
-                    key_len: rec.key.len() as u32,
-                    value_len: 0,
-                };
-                hint::push_entry(&mut hint_buf, &marker, rec.key, new_at as u32);
-                pinned += (out.len() - new_at) as u64;
-            }
-        }
-        let old_len = buf.len() as u64;
-        let new_len = out.len() as u64;
-        if new_len * 100 >= old_len * 95 {
-            // Nothing worth rewriting: remember that what is left is needed.
-            if let Some(u) = write_lock(&self.keydir).usage.get_mut(&handle) {
-                u.pinned = u.dead;
-            }
-            return Ok(Outcome::NotWorthIt);
-        }
-        if new_len == FILE_HEADER_LEN as u64 {
-            return self.remove_empty(&old);
-        }
-        hint_buf[16..24].copy_from_slice(&new_len.to_le_bytes());
-        hint::finish(&mut hint_buf);
-        throttle.consume(new_len);
         let data_tmp = self
             .dir
             .join(format!("{}.compact", data_file_name(old.order)));
         let hint_tmp = self
             .dir
             .join(format!("{}.compact", hint_file_name(old.order)));
-        write_new_file(&data_tmp, &out)?;
+        let copied = self.write_compacted(&old, generation, &data_tmp, &hint_tmp, &throttle);
+        let Written {
+            data,
+            hint,
+            moved,
+            pinned,
+            old_len,
+        } = match copied {
+            Ok(Some(written)) => written,
+            Ok(None) => {
+                discard(&[&data_tmp, &hint_tmp]);
+                // Nothing worth rewriting: remember that what is left is needed.
+                if let Some(u) = write_lock(&self.keydir).usage.get_mut(&handle) {
+                    u.pinned = u.dead;
+                }
+                return Ok(Outcome::NotWorthIt);
+            }
+            Err(e) => {
+                discard(&[&data_tmp, &hint_tmp]);
+                return Err(e);
+            }
+        };
+        let new_len = data.len();
+        if new_len == FILE_HEADER_LEN as u64 {
+            drop((data, hint));
+            discard(&[&data_tmp, &hint_tmp]);
+            return self.remove_empty(&old);
+        }
+        if let Err(e) = data.finish() {
+            drop(hint);
+            discard(&[&data_tmp, &hint_tmp]);
+            return Err(e);
+        }
         self.fail_at(Step::AfterWrite)?;
-        write_new_file(&hint_tmp, &hint_buf)?;
+        if let Err(e) = hint.finish(new_len) {
+            discard(&[&data_tmp, &hint_tmp]);
+            return Err(e);
+        }
         self.fail_at(Step::AfterHint)?;
         let data_path = self.dir.join(data_file_name(old.order));
         let hint_path = self.dir.join(hint_file_name(old.order));
@@ -262,10 +313,10 @@ impl Shared {
                 pinned,
             },
         );
-        for batch in moved.chunks(MOVE_BATCH) {
+        let mut records = moved.iter().peekable();
+        while records.peek().is_some() {
             let mut kd = write_lock(&self.keydir);
-            for m in batch {
-                let key = &buf[m.key_at..m.key_at + m.key_len];
+            for (key, m) in records.by_ref().take(MOVE_BATCH) {
                 match kd.index.get(key) {
                     Some(l) if l.file == handle && l.offset == m.old => {
                         kd.index.insert(
@@ -280,7 +331,7 @@ impl Shared {
                     // Overwritten or deleted meanwhile: the copy is dead.
                     _ => {
                         if let Some(u) = kd.usage.get_mut(&new_handle) {
-                            u.dead += m.len;
+                            u.dead += u64::from(m.len);
                         }
                     }
                 }
@@ -293,6 +344,85 @@ impl Shared {
         self.reclaimed.fetch_add(reclaimed, Ordering::Relaxed);
         tracing::info!(file = %old.path.display(), before = old_len, after = new_len, "compacted data file");
         Ok(Outcome::Compacted(reclaimed))
+    }
+
+    /// Walks `old` and streams what is still needed to the new data file
+    /// and hint at `data_tmp` and `hint_tmp` (left unsynced for the
+    /// caller). None (and stops at once) when the new file reaches 95% of
+    /// the old one: it only grows, so it will not be worth it.
+    fn write_compacted(
+        &self,
+        old: &DataFile,
+        generation: u32,
+        data_tmp: &Path,
+        hint_tmp: &Path,
+        throttle: &Throttle,
+    ) -> Result<Option<Written>> {
+        let (mut walk, old_len) = walk_throttled(&old.path, throttle)?;
+        let worth_it = |new_len: u64| new_len * 100 < old_len * 95;
+        let keep_markers = self.older_file_exists(old.order);
+        let mut data = NewFile::create(data_tmp)?;
+        data.write(&header_bytes(generation))?;
+        let mut hint = HintWriter::create(hint_tmp, generation)?;
+        let mut moved = Moved::default();
+        let mut pinned = 0u64;
+        let mut marker = Vec::new();
+        let now = self.clock.now_ms();
+        // Damaged bytes were reported on open; they are left behind.
+        while let Some(item) = walk.next()? {
+            let scan::Item::Record(at, rec) = item else {
+                continue;
+            };
+            let h = rec.header;
+            let current = read_lock(&self.keydir).index.get(rec.key);
+            let live = current.is_some_and(|l| l.file == old.handle && u64::from(l.offset) == at);
+            let is_marker = h.flags & (FLAG_TOMBSTONE | FLAG_CLEAR_ALL) != 0
+                || (h.expires_at != 0 && h.expires_at <= now);
+            let new_at = data.len() as u32;
+            if live {
+                data.write(rec.bytes)?;
+                hint.push(&h, rec.key, new_at)?;
+                moved.push(rec.key, at as u32, new_at, h.record_len() as u32);
+                throttle.consume(h.record_len());
+            } else if is_marker
+                && keep_markers
+                && (current.is_none() || h.flags & FLAG_CLEAR_ALL != 0)
+            {
+                // Still masks an older version: keep it, as a bare
+                // tombstone (an expired put needs no value).
+                let flags = if h.flags & FLAG_CLEAR_ALL != 0 {
+                    FLAG_CLEAR_ALL
+                } else {
+                    FLAG_TOMBSTONE
+                };
+                marker.clear();
+                record::encode_into(&mut marker, flags, 0, rec.key, b"");
+                data.write(&marker)?;
+                let header = RecordHeader {
+                    crc: 0,
+                    flags,
+                    expires_at: 0,
+                    key_len: rec.key.len() as u32,
+                    value_len: 0,
+                };
+                hint.push(&header, rec.key, new_at)?;
+                pinned += marker.len() as u64;
+                throttle.consume(marker.len() as u64);
+            }
+            if !worth_it(data.len()) {
+                return Ok(None);
+            }
+        }
+        if !worth_it(data.len()) {
+            return Ok(None);
+        }
+        Ok(Some(Written {
+            data,
+            hint,
+            moved,
+            pinned,
+            old_len,
+        }))
     }
 
     /// Deletes a file that holds nothing still needed. Safe at any
@@ -332,46 +462,34 @@ impl Shared {
         let Some(file) = read_lock(&self.files).get(&handle).cloned() else {
             return Ok(());
         };
-        // Streamed one record at a time, so writing the hint of a 128 MiB
-        // file holds one record in memory, not the file.
-        let mut throttle = Throttle::new(self.compaction_rate);
-        let f = std::fs::File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
-        let len = f.metadata().map_err(|e| Error::io(&file.path, e))?.len();
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
-        let mut hint_buf = hint::header(file.generation, len).to_vec();
-        let mut rec_buf = vec![0u8; REC_HEADER_LEN];
-        let mut at = FILE_HEADER_LEN as u64;
-        let read_exact = |r: &mut std::io::BufReader<std::fs::File>, b: &mut [u8]| {
-            std::io::Read::read_exact(r, b).map_err(|e| Error::io(&file.path, e))
-        };
-        read_exact(&mut reader, &mut rec_buf[..FILE_HEADER_LEN])?;
-        while at < len {
-            // A damaged file gets no hint: opening keeps reporting it.
-            if len - at < REC_HEADER_LEN as u64 {
-                return Ok(());
-            }
-            read_exact(&mut reader, &mut rec_buf[..REC_HEADER_LEN])?;
-            let Some(h) = RecordHeader::decode(&rec_buf).filter(RecordHeader::is_sane) else {
-                return Ok(());
-            };
-            if at + h.record_len() > len {
-                return Ok(());
-            }
-            rec_buf.resize(h.record_len() as usize, 0);
-            read_exact(&mut reader, &mut rec_buf[REC_HEADER_LEN..])?;
-            let Ok(rec) = record::decode(&rec_buf) else {
-                return Ok(());
-            };
-            hint::push_entry(&mut hint_buf, &rec.header, rec.key, at as u32);
-            throttle.consume(h.record_len());
-            at += h.record_len();
-            rec_buf.truncate(REC_HEADER_LEN);
-            rec_buf.shrink_to(1 << 20);
+        // Streamed: the walk holds a window of the file, the hint writer a
+        // buffer, whatever the size of the file.
+        let throttle = Throttle::new(self.compaction_rate);
+        let (mut walk, len) = walk_throttled(&file.path, &throttle)?;
+        if len < FILE_HEADER_LEN as u64 {
+            return Ok(()); // not even a header: nothing to describe
         }
-        hint::finish(&mut hint_buf);
         let tmp = self.dir.join(format!("{}.tmp", hint_file_name(file.order)));
         let path = self.dir.join(hint_file_name(file.order));
-        write_new_file(&tmp, &hint_buf)?;
+        let mut hint = HintWriter::create(&tmp, file.generation)?;
+        match hint_entries(&mut walk, &mut hint) {
+            Ok(true) => {}
+            // A damaged file gets no hint: opening keeps reporting it.
+            Ok(false) => {
+                drop(hint);
+                discard(&[&tmp]);
+                return Ok(());
+            }
+            Err(e) => {
+                drop(hint);
+                discard(&[&tmp]);
+                return Err(e);
+            }
+        }
+        if let Err(e) = hint.finish(len) {
+            discard(&[&tmp]);
+            return Err(e);
+        }
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
         dir::sync_dir(&self.dir)
     }

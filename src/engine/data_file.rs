@@ -2,7 +2,8 @@
 //! read a record at an offset with one positioned read, sync. Record bytes
 //! come from `record.rs`; when to sync is decided in `durability.rs`.
 //! Bytes below the file's committed length never change; compaction
-//! replaces a whole file by renaming a new one over it.
+//! replaces a whole file by renaming a new one over it (written front to
+//! back, buffered, by `NewFile`, which hint files use too).
 //!
 //! A file has two numbers: its `order` (the number in its name: recovery
 //! applies files in this order, and compaction keeps it) and a `handle`
@@ -10,7 +11,7 @@
 //! handle, so a compacted file can stand beside the one it replaces).
 
 use std::fs::{File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{BufWriter, ErrorKind, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::error::{Error, Result};
 use super::format::*;
+
+/// Buffer of a `NewFile`.
+const WRITE_BUFFER: usize = 1 << 20;
 
 /// Counts positioned reads, so tests and INFO can check "one read per hit".
 pub static READS: AtomicU64 = AtomicU64::new(0);
@@ -193,16 +197,68 @@ impl DataFile {
     }
 }
 
-/// Writes `bytes` to a new file at `path` (mode 0600) and fsyncs it.
-pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all_at(bytes, 0)
-        .map_err(|e| Error::io(path, e))?;
-    file.sync_all().map_err(|e| Error::io(path, e))
+/// A new file (mode 0600, replacing any file at its path) written front to
+/// back through a buffer, then fsynced: compaction output and hints, so
+/// that writing them holds a buffer, not the file.
+#[derive(Debug)]
+pub struct NewFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    len: u64,
+}
+
+impl NewFile {
+    /// Creates (or truncates) the file at `path`.
+    pub fn create(path: &Path) -> Result<NewFile> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(NewFile {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(WRITE_BUFFER, file),
+            len: 0,
+        })
+    }
+
+    /// Appends `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Overwrites bytes already written at `offset` (a header field known
+    /// only at the end).
+    pub fn patch(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        self.out.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.out
+            .get_ref()
+            .write_all_at(bytes, offset)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Writes out the buffer and fsyncs the file.
+    pub fn finish(mut self) -> Result<()> {
+        self.out.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::io(&self.path, e))
+    }
 }

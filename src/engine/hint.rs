@@ -4,8 +4,13 @@
 //! when both match and its checksum holds; otherwise (or on any malformed
 //! entry) the whole hint is ignored and the data file is read instead.
 //! Entries are varint-packed to keep hints small next to small values.
-//! Layout in docs/FORMAT.md.
+//! Layout in docs/FORMAT.md. `HintWriter` writes one front to back, an
+//! entry at a time, so writing a hint holds a buffer, not every entry.
 
+use std::path::Path;
+
+use super::data_file::NewFile;
+use super::error::Result;
 use super::format::*;
 use super::record::RecordHeader;
 
@@ -28,14 +33,57 @@ pub struct HintEntry<'a> {
     pub offset: u32,
 }
 
+/// Where the header holds the length of the data file.
+const DATA_LEN_AT: usize = 16;
+
 /// The header of a hint for a data file of this generation and length.
 pub fn header(generation: u32, data_len: u64) -> [u8; HINT_HEADER_LEN] {
     let mut h = [0u8; HINT_HEADER_LEN];
     h[..8].copy_from_slice(&HINT_MAGIC);
     h[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     h[12..16].copy_from_slice(&generation.to_le_bytes());
-    h[16..24].copy_from_slice(&data_len.to_le_bytes());
+    h[DATA_LEN_AT..DATA_LEN_AT + 8].copy_from_slice(&data_len.to_le_bytes());
     h
+}
+
+/// A hint file being written: the same bytes as `header`, `push_entry`
+/// for each record and `finish`, streamed to disk.
+#[derive(Debug)]
+pub struct HintWriter {
+    out: NewFile,
+    /// CRC-32C of the entries so far (the trailer).
+    crc: u32,
+    entry: Vec<u8>,
+}
+
+impl HintWriter {
+    /// Creates (or truncates) the hint at `path` for a data file of this
+    /// generation; its length is given to `finish`.
+    pub fn create(path: &Path, generation: u32) -> Result<HintWriter> {
+        let mut out = NewFile::create(path)?;
+        out.write(&header(generation, 0))?;
+        Ok(HintWriter {
+            out,
+            crc: 0,
+            entry: Vec::new(),
+        })
+    }
+
+    /// Appends the entry for a record at `offset` with `rec` and `key`.
+    pub fn push(&mut self, rec: &RecordHeader, key: &[u8], offset: u32) -> Result<()> {
+        self.entry.clear();
+        push_entry(&mut self.entry, rec, key, offset);
+        self.crc = crc32c::crc32c_append(self.crc, &self.entry);
+        self.out.write(&self.entry)
+    }
+
+    /// Writes the trailer and the data file's length, and fsyncs.
+    pub fn finish(mut self, data_len: u64) -> Result<()> {
+        self.out.write(&self.crc.to_le_bytes())?;
+        self.out
+            .patch(DATA_LEN_AT as u64, &data_len.to_le_bytes())?;
+        self.out.finish()
+    }
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -89,7 +137,7 @@ pub fn parse(buf: &[u8], generation: u32, data_len: u64) -> Option<Vec<HintEntry
         return None;
     }
     let mut len8 = [0u8; 8];
-    len8.copy_from_slice(&buf[16..24]);
+    len8.copy_from_slice(&buf[DATA_LEN_AT..DATA_LEN_AT + 8]);
     if u16::from_le_bytes([buf[8], buf[9]]) != FORMAT_VERSION
         || u32_at(buf, 12) != generation
         || u64::from_le_bytes(len8) != data_len
@@ -168,5 +216,36 @@ mod tests {
             assert!(parse(&bad, 2, 1000).is_none(), "flip at {i} accepted");
         }
         assert!(parse(&buf[..buf.len() - 1], 2, 1000).is_none());
+    }
+
+    #[test]
+    fn writer_streams_the_same_bytes() {
+        let rec = |flags, exp, value_len| RecordHeader {
+            crc: 0,
+            flags,
+            expires_at: exp,
+            key_len: 3,
+            value_len,
+        };
+        let entries = [
+            (rec(0, 99, 5), &b"abc"[..], 16),
+            (rec(FLAG_TOMBSTONE, 0, 0), b"xyz", 45),
+            (rec(0, 0, 1 << 20), &[0xff; 300][..], 66),
+        ];
+        let mut want = header(7, 1 << 21).to_vec();
+        for (h, key, at) in &entries {
+            push_entry(&mut want, h, key, *at);
+        }
+        finish(&mut want);
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("h");
+        let mut w = HintWriter::create(&path, 7).expect("create");
+        for (h, key, at) in &entries {
+            w.push(h, key, *at).expect("push");
+        }
+        w.finish(1 << 21).expect("finish");
+        let got = std::fs::read(&path).expect("read");
+        assert_eq!(got, want);
+        assert_eq!(parse(&got, 7, 1 << 21).expect("valid").len(), 3);
     }
 }

@@ -84,6 +84,8 @@ pub struct DecodedRecord<'a> {
     pub key: &'a [u8],
     /// The value bytes.
     pub value: &'a [u8],
+    /// The whole record as stored: header, key and value.
+    pub bytes: &'a [u8],
 }
 
 /// Why a record at some offset could not be decoded.
@@ -122,12 +124,20 @@ pub fn decode(buf: &[u8]) -> Result<DecodedRecord<'_>, DecodeError> {
     if !crc_matches(&header, rec) {
         return Err(DecodeError::BadCrc);
     }
+    Ok(parts(header, rec))
+}
+
+/// Splits a record that `decode` already accepted into its parts without
+/// checking it again: `rec` is exactly the record's bytes and `header` was
+/// decoded from them.
+pub(crate) fn parts(header: RecordHeader, rec: &[u8]) -> DecodedRecord<'_> {
     let key_end = REC_HEADER_LEN + header.key_len as usize;
-    Ok(DecodedRecord {
+    DecodedRecord {
         header,
         key: &rec[REC_HEADER_LEN..key_end],
         value: &rec[key_end..],
-    })
+        bytes: rec,
+    }
 }
 
 #[cfg(test)]

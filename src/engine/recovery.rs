@@ -1,7 +1,7 @@
 //! Rebuilding the keydir on open, and the offline check. Files are applied
 //! in order; a sealed file with a matching hint is read from the hint (keys
 //! only), any other from its records, walked by `scan.rs` (which owns the
-//! damage rules). Damaged bytes are reported with file and offset and
+//! damage rules and reads a window at a time). Damaged bytes are reported with file and offset and
 //! skipped; damage that runs to the end of the newest file is a torn tail
 //! and is truncated away. Expired records are applied as deletions, so
 //! never loaded.
@@ -81,10 +81,11 @@ pub fn recover_file(
             return Ok(read);
         }
     }
-    let buf = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    if buf.len() < FILE_HEADER_LEN && mode == Mode::NewestFile {
+    let (mut src, len) = scan::FileSource::open(&path)?;
+    if len < FILE_HEADER_LEN as u64 && mode == Mode::NewestFile {
         // A crash right after creating the file: rewrite an empty one.
         tracing::warn!(file = %path.display(), "newest data file has a torn header; recreating it");
+        drop(src);
         std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         DataFile::create(dir, order, handle)?.sync()?;
         return Ok(FileRead {
@@ -92,10 +93,15 @@ pub fn recover_file(
             generation: 0,
         });
     }
-    let generation = DataFile::check_header(&path, &buf)?;
+    let mut head = [0u8; FILE_HEADER_LEN];
+    let head = &mut head[..len.min(FILE_HEADER_LEN as u64) as usize];
+    scan::Source::read_at(&mut src, head, 0)?;
+    let generation = DataFile::check_header(&path, head)?;
     report.files += 1;
     let newest = matches!(mode, Mode::NewestFile | Mode::CheckNewest);
-    for item in scan::records(&buf, FILE_HEADER_LEN, newest) {
+    // Streamed through a window: memory does not grow with the file.
+    let mut walk = scan::Walker::new(src, len, FILE_HEADER_LEN as u64, newest, scan::WINDOW);
+    while let Some(item) = walk.next()? {
         match item {
             scan::Item::Record(at, rec) => {
                 let r = RecordRef {
@@ -118,7 +124,7 @@ pub fn recover_file(
                     tracing::warn!(file = %path.display(), offset, bytes = len, reason,
                         "truncating torn tail of the newest data file");
                     let f = DataFile::open(dir, order, handle, generation)?;
-                    f.truncate(offset as u64)?;
+                    f.truncate(offset)?;
                     f.sync()?;
                 } else if !matches!(mode, Mode::CheckOnly | Mode::CheckNewest) {
                     tracing::error!(file = %path.display(), offset, bytes = len, reason,
@@ -126,24 +132,21 @@ pub fn recover_file(
                 }
                 report.damage.push(Damage {
                     file: order,
-                    offset: offset as u64,
-                    len: len as u64,
+                    offset,
+                    len,
                     reason,
                     truncated,
                 });
                 if truncated {
                     return Ok(FileRead {
-                        len: offset as u64,
+                        len: offset,
                         generation,
                     });
                 }
             }
         }
     }
-    Ok(FileRead {
-        len: buf.len() as u64,
-        generation,
-    })
+    Ok(FileRead { len, generation })
 }
 
 /// Applies a sealed file's hint if there is one that matches the file.
