@@ -1,6 +1,9 @@
 //! Keyspace iteration in key order: SCAN, KEYS, RANDOMKEY, and KEYRANGE
 //! (the ordered range query Redis lacks). Matching is `glob`'s port of
 //! Redis's matcher; walking is `Engine::walk_page` over the ordered index.
+//! This file owns the command table, the bounded walks every command uses,
+//! SCAN's cursor table, SCAN and KEYS; `random` owns RANDOMKEY's sampler
+//! and `keyrange` KEYRANGE's parsing.
 //!
 //! Invariants:
 //! - The index lock is held for at most `SLICE` entries at a time; every
@@ -18,21 +21,24 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
-use rand::Rng;
 
 use super::args::{is, parse_i64};
 use super::flags::*;
 use super::{CommandSpec, Ctx};
-use crate::engine::{prefix_end, Engine, Location};
+use crate::engine::{prefix_end, Location};
 use crate::server::db::Keyspace;
 use crate::server::error::CommandError;
 use crate::server::glob;
 use crate::server::reply::Reply;
-use crate::server::state::ServerState;
+
+mod keyrange;
+mod random;
+
+use keyrange::keyrange;
+use random::randomkey;
 
 const READ_SLOW: &[&str] = &["@keyspace", "@read", "@slow"];
 
@@ -422,404 +428,13 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     Ok(Reply::bulks(page.keys))
 }
 
-// ---------------------------------------------------------------------
-// RANDOMKEY
-// ---------------------------------------------------------------------
-
-/// One pivot per this many index entries.
-const PIVOT_STEP: usize = 512;
-/// Entries an interval may hold and still be sampled uniformly.
-const INTERVAL_CAP: usize = 2 * PIVOT_STEP;
-/// Up to this many index entries, RANDOMKEY walks them all (exact).
-const SMALL_DB: usize = INTERVAL_CAP;
-/// Up to this many entries the first pivot build runs in the command
-/// (a few milliseconds); above it, in a background thread.
-const SYNC_BUILD_MAX: usize = 131_072;
-/// Rejection-sampling attempts before the fallback.
-const ATTEMPTS: usize = 16;
-
-/// Pivots for RANDOMKEY: every `PIVOT_STEP`-th key of the index in order,
-/// as of the last build. Consecutive pivots cut the keyspace into
-/// intervals of about `PIVOT_STEP` entries each (the first interval is
-/// open below, the last open above, so together they cover every key).
-#[derive(Default)]
-struct Sampler {
-    pivots: Option<Arc<Vec<Vec<u8>>>>,
-    built_len: usize,
-    building: bool,
-    /// An interval was seen holding more than `INTERVAL_CAP` entries.
-    overfull: bool,
-    not_before: Option<Instant>,
-}
-
-fn sampler() -> MutexGuard<'static, Sampler> {
-    static SAMPLER: OnceLock<Mutex<Sampler>> = OnceLock::new();
-    SAMPLER
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-}
-
-/// Walks the whole index in slices (never holding its lock for more than
-/// one) and returns every `PIVOT_STEP`-th key and the number of entries.
-fn build_pivots(engine: &Engine) -> (Vec<Vec<u8>>, usize) {
-    let mut pivots = Vec::new();
-    let mut count = 0usize;
-    let mut from: Bound<Vec<u8>> = Bound::Unbounded;
-    loop {
-        let last = engine.walk_page(
-            borrowed(&from),
-            Bound::Unbounded,
-            false,
-            4 * SLICE,
-            |k, _| {
-                if count.is_multiple_of(PIVOT_STEP) {
-                    pivots.push(k.to_vec());
-                }
-                count += 1;
-                true
-            },
-        );
-        match last {
-            Some(last) => from = Bound::Excluded(last),
-            None => return (pivots, count),
-        }
-    }
-}
-
-fn install(pivots: Vec<Vec<u8>>, count: usize, took: Duration) {
-    let mut s = sampler();
-    s.pivots = Some(Arc::new(pivots));
-    s.built_len = count;
-    s.building = false;
-    s.overfull = false;
-    // A rebuild costs a whole walk: never spend more than ~10% of the
-    // time on them, and at most one per second.
-    s.not_before = Some(Instant::now() + (took * 10).max(Duration::from_secs(1)));
-}
-
-/// The current pivots, starting a (re)build when there are none or they
-/// have drifted: the index halved or doubled since, or an interval
-/// overflowed. The first build of a small index runs here; any other runs
-/// in the background while the old pivots (or the fallback) serve.
-fn current_pivots(server: &Arc<ServerState>, len: usize) -> Option<Arc<Vec<Vec<u8>>>> {
-    let mut s = sampler();
-    let drifted = s.overfull || len < s.built_len / 2 || len > s.built_len.saturating_mul(2);
-    let due = s.not_before.is_none_or(|t| Instant::now() >= t);
-    if (s.pivots.is_none() || drifted) && !s.building && due {
-        s.building = true;
-        if s.pivots.is_none() && len <= SYNC_BUILD_MAX {
-            drop(s);
-            let started = Instant::now();
-            let (pivots, count) = build_pivots(&server.db.engine);
-            install(pivots, count, started.elapsed());
-            s = sampler();
-        } else {
-            let server = Arc::clone(server);
-            let spawned = std::thread::Builder::new()
-                .name("slowpoke-randomkey".into())
-                .spawn(move || {
-                    let started = Instant::now();
-                    let (pivots, count) = build_pivots(&server.db.engine);
-                    install(pivots, count, started.elapsed());
-                });
-            if spawned.is_err() {
-                s.building = false;
-            }
-        }
-    }
-    s.pivots.clone()
-}
-
-fn live(ks: &dyn Keyspace, key: &[u8], loc: &Location) -> bool {
-    if ks.pending_writes().is_some() {
-        ks.meta(key).is_some()
-    } else {
-        !expired(loc, ks.now_ms())
-    }
-}
-
-/// One rejection-sampling attempt: a uniformly chosen interval, a uniform
-/// position in `0..INTERVAL_CAP`; the key there if the interval is that
-/// long and the key is live. Every live key in an interval of at most
-/// `INTERVAL_CAP` entries has the same chance per attempt.
-fn sample_once(ks: &dyn Keyspace, pivots: &[Vec<u8>]) -> Option<Bytes> {
-    let mut rng = rand::thread_rng();
-    let i = rng.gen_range(0..pivots.len());
-    let j = rng.gen_range(0..INTERVAL_CAP);
-    let lo = if i == 0 {
-        Bound::Unbounded
-    } else {
-        Bound::Included(pivots[i].as_slice())
-    };
-    let hi = pivots
-        .get(i + 1)
-        .map_or(Bound::Unbounded, |p| Bound::Excluded(p.as_slice()));
-    let mut seen = 0usize;
-    let mut chosen = None;
-    ks.engine()
-        .walk_page(lo, hi, false, INTERVAL_CAP + 1, |k, loc| {
-            if seen == j {
-                chosen = Some((k.to_vec(), *loc));
-            }
-            seen += 1;
-            true
-        });
-    if seen > INTERVAL_CAP {
-        sampler().overfull = true;
-    }
-    let (key, loc) = chosen?;
-    live(ks, &key, &loc).then(|| Bytes::from(key))
-}
-
-/// The first live key at or after `from` (wrapping around to the start),
-/// walking in slices. Only the fallback and a keyspace full of expired
-/// keys ever walk far.
-fn first_live_from(ks: &dyn Keyspace, from: &[u8]) -> Option<Bytes> {
-    let ranges = [
-        (Bound::Included(from), Bound::Unbounded),
-        (Bound::Unbounded, Bound::Excluded(from)),
-    ];
-    for (lo, hi) in ranges {
-        let mut lo = owned(lo);
-        loop {
-            let page = walk(ks, borrowed(&lo), hi, false, SLICE, &mut |_| true);
-            if let Some(k) = page.keys.into_iter().next() {
-                return Some(k);
-            }
-            match page.resume {
-                Some(last) => lo = Bound::Excluded(last),
-                None => break,
-            }
-        }
-    }
-    None
-}
-
-/// A random byte string between the first and the last key: their common
-/// prefix, then a random byte between theirs, then random bytes.
-fn random_probe(ks: &dyn Keyspace) -> Vec<u8> {
-    let edge = |reverse| {
-        let mut key = Vec::new();
-        ks.engine()
-            .walk_page(Bound::Unbounded, Bound::Unbounded, reverse, 1, |k, _| {
-                key = k.to_vec();
-                false
-            });
-        key
-    };
-    let (first, last) = (edge(false), edge(true));
-    let common = first.iter().zip(&last).take_while(|(a, b)| a == b).count();
-    let mut rng = rand::thread_rng();
-    let mut probe = first[..common].to_vec();
-    let lo = first.get(common).copied().unwrap_or(0);
-    let hi = last.get(common).copied().unwrap_or(0xff).max(lo);
-    probe.push(rng.gen_range(lo..=hi));
-    probe.extend((0..7).map(|_| rng.gen::<u8>()));
-    probe
-}
-
-/// `RANDOMKEY`: a random live key, nil when there is none; never walks the
-/// whole index (except to find one live key among expired ones).
-///
-/// How: up to `SMALL_DB` index entries, walk them all and pick uniformly
-/// (exact). Above that, sample with pivots (see `Sampler`): pick an
-/// interval uniformly and a position uniformly in `0..INTERVAL_CAP`, and
-/// retry when the interval is shorter or the key there has expired. While
-/// every interval holds at most `INTERVAL_CAP` entries this is exactly
-/// uniform over the live keys (each attempt costs at most
-/// `INTERVAL_CAP + 1` entries, and about half of the attempts succeed).
-///
-/// Where it is biased, honestly:
-/// - Pivots are rebuilt only when the index halves or doubles or an
-///   overfull interval is noticed. Until then, keys past position
-///   `INTERVAL_CAP` of an interval that grew by a burst of inserts cannot
-///   be picked (the first sample that walks such an interval schedules a
-///   rebuild). Shrunken intervals (deletes, expiry) bias nothing; they
-///   only make more attempts miss.
-/// - After `ATTEMPTS` rejections in a row (a keyspace that is mostly
-///   expired keys, or pivots that drifted badly), and before the first
-///   build of a large index finishes, it falls back to the first live key
-///   at or after a random byte string between the first and last keys.
-///   That favours keys after large gaps in the byte space: with keys
-///   `user:1`..`user:999999`, `user:10` after the gap before it would
-///   come up thousands of times more often than its share.
-/// - Inside MULTI, keys the transaction itself created are only found by
-///   the fallback.
-fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CommandError> {
-    let ks = &*ctx.ks;
-    let len = ks.engine().len();
-    if len <= SMALL_DB {
-        let page = walk(
-            ks,
-            Bound::Unbounded,
-            Bound::Unbounded,
-            false,
-            usize::MAX,
-            &mut |_| true,
-        );
-        if page.keys.is_empty() {
-            return Ok(Reply::Null);
-        }
-        let i = rand::thread_rng().gen_range(0..page.keys.len());
-        return Ok(Reply::Bulk(page.keys[i].clone()));
-    }
-    if let Some(pivots) = current_pivots(ctx.server, len) {
-        for _ in 0..ATTEMPTS {
-            if let Some(key) = sample_once(ks, &pivots) {
-                return Ok(Reply::Bulk(key));
-            }
-        }
-    }
-    let probe = random_probe(ks);
-    Ok(first_live_from(ks, &probe).map_or(Reply::Null, Reply::Bulk))
-}
-
-// ---------------------------------------------------------------------
-// KEYRANGE
-// ---------------------------------------------------------------------
-
-/// One end of a ZRANGEBYLEX-style range.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Lex {
-    /// `-`
-    Min,
-    /// `+`
-    Max,
-    /// `[key`
-    Incl(Bytes),
-    /// `(key`
-    Excl(Bytes),
-}
-
-fn parse_lex(arg: &Bytes) -> Result<Lex, CommandError> {
-    match arg.first() {
-        Some(b'-') if arg.len() == 1 => Ok(Lex::Min),
-        Some(b'+') if arg.len() == 1 => Ok(Lex::Max),
-        Some(b'[') => Ok(Lex::Incl(arg.slice(1..))),
-        Some(b'(') => Ok(Lex::Excl(arg.slice(1..))),
-        _ => Err(CommandError::text(
-            "ERR min or max not valid string range item",
-        )),
-    }
-}
-
-/// The range as walk bounds, or None when it holds nothing (min is `+`,
-/// max is `-`, min above max, or equal ends with one excluded).
-fn lex_bounds(min: &Lex, max: &Lex) -> Option<(Bound<Bytes>, Bound<Bytes>)> {
-    let lo = match min {
-        Lex::Min => Bound::Unbounded,
-        Lex::Max => return None,
-        Lex::Incl(k) => Bound::Included(k.clone()),
-        Lex::Excl(k) => Bound::Excluded(k.clone()),
-    };
-    let hi = match max {
-        Lex::Max => Bound::Unbounded,
-        Lex::Min => return None,
-        Lex::Incl(k) => Bound::Included(k.clone()),
-        Lex::Excl(k) => Bound::Excluded(k.clone()),
-    };
-    let (a, b) = match (&lo, &hi) {
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-            (a, b)
-        }
-        _ => return Some((lo, hi)),
-    };
-    let both_inclusive = matches!((&lo, &hi), (Bound::Included(_), Bound::Included(_)));
-    if a > b || (a == b && !both_inclusive) {
-        return None;
-    }
-    Some((lo, hi))
-}
-
-/// `KEYRANGE min max [REV] [LIMIT offset count] [WITHVALUES]`
-///
-/// The live keys from `min` to `max` (ZRANGEBYLEX notation: `-`, `+`,
-/// `[key` inclusive, `(key` exclusive), in byte order; REV reverses the
-/// reply (min still comes first). LIMIT skips `offset` keys of the reply
-/// and returns at most `count` (negative = all; a negative offset gives an
-/// empty reply), as ZRANGEBYLEX does. WITHVALUES makes the reply a flat
-/// `key, value, ...` array, one positioned read per value; a key deleted
-/// between the walk and its read is left out.
-fn keyrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
-    let mut reverse = false;
-    let mut with_values = false;
-    let mut offset: i64 = 0;
-    let mut limit: i64 = -1;
-    let mut i = 3;
-    while i < args.len() {
-        if is(&args[i], "rev") {
-            reverse = true;
-            i += 1;
-        } else if is(&args[i], "withvalues") {
-            with_values = true;
-            i += 1;
-        } else if is(&args[i], "limit") && i + 2 < args.len() {
-            offset = parse_i64(&args[i + 1])?;
-            limit = parse_i64(&args[i + 2])?;
-            i += 3;
-        } else {
-            return Err(CommandError::Syntax);
-        }
-    }
-    let (min, max) = (parse_lex(&args[1])?, parse_lex(&args[2])?);
-    let Some((lo, hi)) = lex_bounds(&min, &max) else {
-        return Ok(Reply::Array(Vec::new()));
-    };
-    if offset < 0 || limit == 0 {
-        return Ok(Reply::Array(Vec::new()));
-    }
-    let mut skip = usize::try_from(offset).unwrap_or(usize::MAX);
-    let want = usize::try_from(limit).unwrap_or(usize::MAX);
-    let ks = &*ctx.ks;
-    let mut keys: Vec<Bytes> = Vec::new();
-    let (mut from, mut to) = (
-        lo.as_ref().map(|b| b.to_vec()),
-        hi.as_ref().map(|b| b.to_vec()),
-    );
-    'walk: loop {
-        let page = walk(
-            ks,
-            borrowed(&from),
-            borrowed(&to),
-            reverse,
-            SLICE,
-            &mut |_| true,
-        );
-        for k in page.keys {
-            if skip > 0 {
-                skip -= 1;
-            } else {
-                keys.push(k);
-                if keys.len() >= want {
-                    break 'walk;
-                }
-            }
-        }
-        match page.resume {
-            Some(last) if reverse => to = Bound::Excluded(last),
-            Some(last) => from = Bound::Excluded(last),
-            None => break,
-        }
-    }
-    if !with_values {
-        return Ok(Reply::bulks(keys));
-    }
-    let mut out = Vec::with_capacity(keys.len() * 2);
-    for k in keys {
-        if let Some(v) = ks.get(&k)? {
-            out.push(Reply::Bulk(k));
-            out.push(Reply::Bulk(v));
-        }
-    }
-    Ok(Reply::Array(out))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{ManualClock, Options};
+    use crate::engine::{Engine, ManualClock, Options};
     use crate::server::db::ReadView;
+    use std::sync::Arc;
+    use std::time::Duration;
 
     const T0: u64 = 1_700_000_000_000;
 
@@ -951,10 +566,13 @@ mod tests {
         let clock = Arc::new(ManualClock::new(T0));
         let (_dir, engine) = engine(&clock);
         load(&engine, (0..5000).map(|i| (format!("k{i:05}"), None)));
-        let (pivots, count) = build_pivots(&engine);
+        let (pivots, count) = random::build_pivots(&engine);
         assert_eq!(count, 5000);
-        assert_eq!(pivots.len(), 5000usize.div_ceil(PIVOT_STEP));
-        assert_eq!(pivots[1], format!("k{PIVOT_STEP:05}").into_bytes());
+        assert_eq!(pivots.len(), 5000usize.div_ceil(random::PIVOT_STEP));
+        assert_eq!(
+            pivots[1],
+            format!("k{:05}", random::PIVOT_STEP).into_bytes()
+        );
     }
 
     #[test]
@@ -1015,25 +633,5 @@ mod tests {
         ] {
             assert!(parse_cursor(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn lex_ranges_follow_zrangebylex() {
-        let b = |s: &str| Bytes::from(s.to_owned());
-        assert!(parse_lex(&b("a")).is_err());
-        assert!(parse_lex(&b("+a")).is_err());
-        assert!(parse_lex(&b("")).is_err());
-        assert_eq!(parse_lex(&b("[")).ok(), Some(Lex::Incl(b(""))));
-        assert_eq!(parse_lex(&b("(")).ok(), Some(Lex::Excl(b(""))));
-        assert!(lex_bounds(&Lex::Max, &Lex::Max).is_none());
-        assert!(lex_bounds(&Lex::Min, &Lex::Min).is_none());
-        assert!(lex_bounds(&Lex::Incl(b("b")), &Lex::Incl(b("a"))).is_none());
-        assert!(lex_bounds(&Lex::Incl(b("b")), &Lex::Excl(b("b"))).is_none());
-        assert!(lex_bounds(&Lex::Excl(b("b")), &Lex::Incl(b("b"))).is_none());
-        assert!(lex_bounds(&Lex::Incl(b("b")), &Lex::Incl(b("b"))).is_some());
-        assert_eq!(
-            lex_bounds(&Lex::Min, &Lex::Max),
-            Some((Bound::Unbounded, Bound::Unbounded))
-        );
     }
 }
