@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::args::{is, name_of, parse_i64, text};
+use super::args::{is, name_of, parse_i64};
 use super::flags::*;
 use super::{CommandSpec, Ctx, Handler};
 use crate::engine::Location;
@@ -465,12 +465,7 @@ impl ExpireFlags {
             } else if is(opt, "lt") {
                 f.lt = true;
             } else {
-                // As Redis, blank out line breaks so the reply stays one
-                // line (non-UTF-8 bytes become U+FFFD: texts are Strings).
-                let shown = text(opt).replace(['\r', '\n'], " ");
-                return Err(CommandError::text(format!(
-                    "ERR Unsupported option {shown}"
-                )));
+                return Err(CommandError::UnsupportedOption(opt.to_vec()));
             }
         }
         if f.nx && (f.xx || f.gt || f.lt) {

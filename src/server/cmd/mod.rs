@@ -165,10 +165,12 @@ pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) 
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Some(spec) = lookup(name) else {
         let err = CommandError::UnknownCommand(
-            String::from_utf8_lossy(name).into_owned(),
+            name.to_vec(),
+            // Each shown argument takes 3 bytes or more of the 128-byte budget.
             argv[1..]
                 .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .take(43)
+                .map(|a| a[..a.len().min(128)].to_vec())
                 .collect(),
         );
         conn.flag_multi_error();
