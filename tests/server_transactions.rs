@@ -57,6 +57,27 @@ fn queueing_error_aborts_exec() {
 }
 
 #[test]
+fn hello_inside_multi_switches_the_protocol_mid_exec() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"MULTI"]);
+    r.cmd(&[b"GET", b"missing"]);
+    r.cmd(&[b"HELLO", b"3"]);
+    r.cmd(&[b"GET", b"missing"]);
+    let reply = r.cmd(&[b"EXEC"]);
+    // Each reply in the protocol current when its command ran, as Redis.
+    assert!(reply.starts_with(b"*3\r\n$-1\r\n%7\r\n"), "{reply:?}");
+    assert!(reply.ends_with(b"*0\r\n_\r\n"), "{reply:?}");
+    r.cmd(&[b"MULTI"]);
+    r.cmd(&[b"GET", b"missing"]);
+    r.cmd(&[b"HELLO", b"2"]);
+    r.cmd(&[b"GET", b"missing"]);
+    let reply = r.cmd(&[b"EXEC"]);
+    assert!(reply.starts_with(b"*3\r\n_\r\n*14\r\n"), "{reply:?}");
+    assert!(reply.ends_with(b"*0\r\n$-1\r\n"), "{reply:?}");
+}
+
+#[test]
 fn misuse_errors_match_redis() {
     let s = Server::start();
     let mut r = s.raw();
