@@ -173,6 +173,11 @@ fn hello_versions_and_errors() {
         r.cmd(&[b"HELLO", b"3", b"AUTH", b"default"]),
         b"-ERR Syntax error in HELLO option 'AUTH'\r\n"
     );
+    // Echoed as Redis's printf %s: up to a NUL.
+    assert_eq!(
+        r.cmd(&[b"HELLO", b"3", b"a\0b"]),
+        b"-ERR Syntax error in HELLO option 'a'\r\n"
+    );
     assert_eq!(
         r.cmd(&[b"HELLO", b"3", b"SETNAME", b"a b"]),
         b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"

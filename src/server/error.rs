@@ -81,6 +81,12 @@ fn c_string(s: &[u8], max: usize) -> String {
     String::from_utf8_lossy(c_prefix(s, max)).into_owned()
 }
 
+/// A client's argument as Redis's error texts show it (printf `%s`: up to
+/// the first NUL byte), for the texts built by the command modules.
+pub fn c_text(arg: &[u8]) -> String {
+    c_string(arg, usize::MAX)
+}
+
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

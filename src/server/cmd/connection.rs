@@ -14,7 +14,7 @@ use super::args::{is, parse_i64, text};
 use super::command::{dispatch, help_reply, SubSpec};
 use super::flags::*;
 use super::{CommandSpec, Ctx};
-use crate::server::error::CommandError;
+use crate::server::error::{c_text, CommandError};
 use crate::server::reply::Reply;
 use crate::server::state::ClientInfo;
 
@@ -382,7 +382,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
         } else {
             return Err(CommandError::text(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                text(&args[j])
+                c_text(&args[j])
             )));
         }
     }
@@ -469,7 +469,7 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError>
             } else {
                 return Err(CommandError::text(format!(
                     "ERR Unknown client type '{}'",
-                    text(kind)
+                    c_text(kind)
                 )));
             }
         } else if is(first, "id") && opts.len() >= 2 {
@@ -530,7 +530,7 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandErr
     } else {
         return Err(CommandError::text(format!(
             "ERR Unrecognized option '{}'",
-            text(attr)
+            c_text(attr)
         )));
     };
     if !valid_attr(value) {
