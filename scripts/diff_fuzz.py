@@ -290,13 +290,23 @@ class Gen:
             if o == b"MATCH":
                 args += [self.word(o), self.pattern()]
             elif o == b"COUNT":
-                args += [self.word(o), r.choice([b"1", b"2", b"3", b"10", b"1000", b"0", b"-1", b"abc", b""])]
+                args += [self.word(o), r.choice([b"1", b"2", b"3", b"10", b"1000", b"0", b"-1", b"abc", b"",
+                                                           b"9223372036854775807", b"-9223372036854775808",
+                                                           b"1.5", b"99999999999999999999"])]
             elif o == b"TYPE":
                 args += [self.word(o), r.choice([b"string", b"STRING", b"hash", b"list", b"foo", b""])]
             else:
                 args += [o] if r.random() < 0.5 else [o, b"bar"]
         if r.random() < 0.05:
             args.pop()
+        return args
+
+    def g_hello(self):
+        r = self.r
+        args = [r.choice([b"3", b"2", b"3", b"2", b"4", b"abc", b"1", b"-1", b"3.0"])] if r.random() < 0.9 else []
+        if args and r.random() < 0.2:
+            args += r.choice([[self.word(b"SETNAME"), r.choice([b"fuzz", b"a b", b"", b"x\x00y"])],
+                              [self.word(b"AUTH"), b"default"], [self.word(b"FOO")], [self.value()]])
         return args
 
     TABLE = {
@@ -348,7 +358,7 @@ class Gen:
         b"PING": (1, lambda g: [] if g.r.random() < 0.6 else [g.value()]),
         b"SCAN": (3, g_scan),
         b"KEYS": (2, lambda g: [g.pattern()]),
-        b"HELLO": (0.3, lambda g: g.r.choice([[b"3"], [b"2"], [b"3"], [b"2"], [], [b"4"], [b"abc"], [b"1"]])),
+        b"HELLO": (0.4, g_hello),
     }
 
 
