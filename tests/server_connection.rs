@@ -178,6 +178,11 @@ fn hello_versions_and_errors() {
         r.cmd(&[b"HELLO", b"3", b"a\0b"]),
         b"-ERR Syntax error in HELLO option 'a'\r\n"
     );
+    // A bad name is refused as it is parsed, before a later bad option.
+    assert_eq!(
+        r.cmd(&[b"HELLO", b"2", b"SETNAME", b"a b", b"EX"]),
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+    );
     assert_eq!(
         r.cmd(&[b"HELLO", b"3", b"SETNAME", b"a b"]),
         b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"

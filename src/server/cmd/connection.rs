@@ -344,12 +344,19 @@ fn valid_attr(name: &[u8]) -> bool {
     name.iter().all(|c| (b'!'..=b'~').contains(c))
 }
 
-fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> Result<(), CommandError> {
-    if !valid_attr(name) {
-        return Err(CommandError::text(
+/// `ERR Client names cannot contain ...` unless `name` is valid.
+fn check_name(name: &[u8]) -> Result<(), CommandError> {
+    if valid_attr(name) {
+        Ok(())
+    } else {
+        Err(CommandError::text(
             "ERR Client names cannot contain spaces, newlines or special characters.",
-        ));
+        ))
     }
+}
+
+fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> Result<(), CommandError> {
+    check_name(name)?;
     let name = text(name);
     ctx.conn.info.update(|d| d.name = name);
     Ok(())
@@ -377,6 +384,8 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
             credentials = Some((&args[j + 1], &args[j + 2]));
             j += 3;
         } else if is(&args[j], "setname") && more >= 1 {
+            // Redis checks the name as it meets it, before later options.
+            check_name(&args[j + 1])?;
             name = Some(&args[j + 1]);
             j += 2;
         } else {
