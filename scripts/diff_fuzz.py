@@ -213,6 +213,11 @@ class Gen:
             argv[0] = r.choice(NAMES_UNKNOWN)
         if argv[0].lower() == b"scan" and len(argv) > 1 and argv[1].strip().lstrip(b"+-").isdigit():
             argv[1] = b"0"  # a cursor SCAN did not hand out: the reply is hash order by design
+        if argv[0].lower() == b"set":  # an extra argument may have made a past EXAT/PXAT
+            for i in range(3, len(argv) - 1):
+                unit = {b"exat": 1, b"pxat": 1000}.get(argv[i].lower())
+                if unit and argv[i + 1].isdigit() and 0 < int(argv[i + 1]) < 4102444800 * unit:
+                    argv[i + 1] = str(4102444800 * unit).encode()
         return argv
 
     def g_set(self):
