@@ -307,10 +307,17 @@ fn select_only_database_zero() {
             b"-ERR DB index is out of range\r\n"
         );
     }
-    for bad in [&b"x"[..], b"01", b"99999999999"] {
+    for bad in [&b"x"[..], b"01", b"99999999999999999999"] {
         assert_eq!(
             r.cmd(&[b"SELECT", bad]),
             b"-ERR value is not an integer or out of range\r\n"
+        );
+    }
+    // An integer beyond a C int has Redis's own text.
+    for big in [&b"99999999999"[..], b"2147483648", b"-2147483649"] {
+        assert_eq!(
+            r.cmd(&[b"SELECT", big]),
+            b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
         );
     }
     // The redis crate's /0 URL selects nothing; a db in the URL selects it.

@@ -17,6 +17,9 @@ pub enum CommandError {
     Syntax,
     /// `ERR value is not an integer or out of range`.
     NotInteger,
+    /// `ERR value is out of range, value must between ...` (an integer
+    /// argument Redis reads as a C int: DB indexes).
+    NotInt32,
     /// `ERR value is not a valid float`.
     NotFloat,
     /// `ERR increment or decrement would overflow`.
@@ -99,6 +102,9 @@ impl fmt::Display for CommandError {
             }
             CommandError::Syntax => f.write_str("ERR syntax error"),
             CommandError::NotInteger => f.write_str("ERR value is not an integer or out of range"),
+            CommandError::NotInt32 => f.write_str(
+                "ERR value is out of range, value must between -2147483648 and 2147483647",
+            ),
             CommandError::NotFloat => f.write_str("ERR value is not a valid float"),
             CommandError::Overflow => f.write_str("ERR increment or decrement would overflow"),
             CommandError::UnknownCommand(name, args) => {

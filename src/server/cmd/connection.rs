@@ -426,7 +426,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
 fn select(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     let db = parse_i64(&args[1])?;
     if i32::try_from(db).is_err() {
-        return Err(CommandError::NotInteger);
+        return Err(CommandError::NotInt32);
     }
     if db != 0 {
         return Err(CommandError::DbIndexOutOfRange);

@@ -387,9 +387,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
         } else if is(&args[j], "db") && j + 1 < args.len() {
             let db = parse_i64(&args[j + 1])?;
             if i32::try_from(db).is_err() {
-                return Err(CommandError::text(
-                    "ERR value is out of range, value must between -2147483648 and 2147483647",
-                ));
+                return Err(CommandError::NotInt32);
             }
             if db != 0 {
                 return Err(CommandError::DbIndexOutOfRange);
