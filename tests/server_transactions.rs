@@ -98,6 +98,27 @@ fn misuse_errors_match_redis() {
 }
 
 #[test]
+fn bad_subcommands_are_refused_at_queueing() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"MULTI"]);
+    // As Redis: checked before queueing, so EXEC aborts.
+    assert_eq!(
+        r.cmd(&[b"CLIENT", b"FOO"]),
+        b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"COMMAND", b"GETKEYS"]),
+        b"-ERR wrong number of arguments for 'command|getkeys' command\r\n"
+    );
+    assert_eq!(r.cmd(&[b"CLIENT", b"GETNAME"]), b"+QUEUED\r\n");
+    assert_eq!(
+        r.cmd(&[b"EXEC"]),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+}
+
+#[test]
 fn watched_key_changed_by_another_client_aborts_exec() {
     let s = Server::start();
     let mut a = s.raw();

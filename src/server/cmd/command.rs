@@ -54,14 +54,13 @@ impl SubSpec {
     }
 }
 
-/// Finds subcommand `args[1]` of `container` in `subs`, checks its arity
-/// and runs it. Unknown: `ERR unknown subcommand 'x'. Try CLIENT HELP.`
-pub fn dispatch(
-    ctx: &mut Ctx<'_>,
+/// Finds subcommand `args[1]` of `container` in `subs` and checks its
+/// arity. Unknown: `ERR unknown subcommand 'x'. Try CLIENT HELP.`
+pub fn find_sub(
     args: &[Bytes],
     container: &str,
     subs: &'static [SubSpec],
-) -> Result<Reply, CommandError> {
+) -> Result<&'static SubSpec, CommandError> {
     let Some(sub) = args.get(1) else {
         return Err(CommandError::WrongArity(container.to_string()));
     };
@@ -74,6 +73,18 @@ pub fn dispatch(
     if !spec.arity_ok(args.len()) {
         return Err(CommandError::WrongArity(spec.name.to_string()));
     }
+    Ok(spec)
+}
+
+/// Finds subcommand `args[1]` of `container` in `subs` (`find_sub`) and
+/// runs it.
+pub fn dispatch(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    container: &str,
+    subs: &'static [SubSpec],
+) -> Result<Reply, CommandError> {
+    let spec = find_sub(args, container, subs)?;
     ctx.conn.info.touch(spec.name);
     (spec.handler)(ctx, args)
 }

@@ -179,6 +179,14 @@ pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) 
     if !spec.arity_ok(argv.len()) {
         return reject(conn, spec, CommandError::WrongArity(spec.name.to_string()));
     }
+    // As Redis, an unknown subcommand or a subcommand's wrong arity is
+    // refused here, so MULTI does not queue it (a container alone, such as
+    // COMMAND, is the container's own call).
+    if let (Some(subs), true) = (command::subcommands_of(spec.name), argv.len() > 1) {
+        if let Err(e) = command::find_sub(argv, spec.name, subs) {
+            return reject(conn, spec, e);
+        }
+    }
     if !conn.authed && !spec.has(flags::NO_AUTH) && server.auth_required() {
         return reject(conn, spec, CommandError::NoAuth);
     }
