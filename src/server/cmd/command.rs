@@ -324,13 +324,14 @@ fn getkeys(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     let Some(spec) = lookup(&argv[0]) else {
         return Err(CommandError::text("ERR Invalid command specified"));
     };
+    // Redis checks for key arguments before the arity.
+    if spec.first_key <= 0 {
+        return Err(CommandError::text("ERR The command has no key arguments"));
+    }
     if !spec.arity_ok(argv.len()) {
         return Err(CommandError::text(
             "ERR Invalid number of arguments specified for command",
         ));
-    }
-    if spec.first_key <= 0 {
-        return Err(CommandError::text("ERR The command has no key arguments"));
     }
     let first = spec.first_key as usize;
     let last = if spec.last_key < 0 {
