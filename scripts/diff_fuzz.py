@@ -13,9 +13,10 @@ connection and RESP code this tool imports. Standard library only.
 
 Each round builds a sequence of --len commands from random.Random(f"{seed}:{round}")
 over the string, keyspace, transaction, connection and iteration commands Slowpoke
-implements (valid forms, every option combination including invalid ones, wrong
+implements (plus COMMAND GETKEYS of those, CLIENT SETNAME/GETNAME/NO-EVICT,
+SELECT): valid forms, every option combination including invalid ones, wrong
 arities, mixed-case and unknown names, bad/huge/negative/float numbers, empty and
-binary strings, random glob patterns), on a small key space so commands interact,
+binary strings, random glob patterns; on a small key space so commands interact,
 over two connections (so WATCH sees another client's writes), in RESP2 or RESP3
 (HELLO), one command at a time or in pipelines (Slowpoke groups pipelined writes),
 with WATCH/MULTI/EXEC blocks; it ends by reading every key's value and PTTL and
@@ -29,13 +30,15 @@ byte, except where the reply is nondeterministic by design:
   SCAN inside EXEC                 the element's shape only
   HELLO                            the shape (types, sizes, map keys: ids differ)
   errors                           Redis's text with invalid UTF-8 replaced by U+FFFD
-                                   (Slowpoke's texts are UTF-8 on purpose)
+                                   (Slowpoke's texts are UTF-8 on purpose, README)
 Relative expiries are long (>= 10,000 s) and never repeat within a round (so GT/LT
 never compare two equal "now + x"), absolute ones are fixed times (the past, or
 about 2100), so no key expires during a round. SET never gets a past EXAT/PXAT
 (Redis keeps such a key until its active expiry finds it, so DBSIZE would depend on
-timing); GETEX and EXPIREAT do (Redis deletes at once). No FLUSHALL/FLUSHDB after
-the start (Slowpoke breaks every WATCH on a flush, on purpose), no RANDOMKEY.
+timing); GETEX and EXPIREAT do (Redis deletes at once). Left out because they
+differ on purpose (README): FLUSHALL/FLUSHDB after the start (Slowpoke breaks
+every WATCH), SELECT and COPY ... DB other than 0, CLIENT SETINFO/NO-TOUCH (Redis
+7.2), commands Slowpoke does not implement; and RANDOMKEY (random).
 
 On a divergence the round's sequence is shrunk (greedy delta debugging: drop
 chunks of commands while a command of the same name still diverges, then
@@ -213,6 +216,8 @@ class Gen:
             argv[0] = r.choice(NAMES_UNKNOWN)
         if argv[0].lower() == b"scan" and len(argv) > 1 and argv[1].strip().lstrip(b"+-").isdigit():
             argv[1] = b"0"  # a cursor SCAN did not hand out: the reply is hash order by design
+        if argv[0].lower() == b"command" and len(argv) == 1:
+            argv.append(b"GETKEYS")  # bare COMMAND lists commands in hash order (and Redis has more)
         if argv[0].lower() == b"set":  # an extra argument may have made a past EXAT/PXAT
             for i in range(3, len(argv) - 1):
                 unit = {b"exat": 1, b"pxat": 1000}.get(argv[i].lower())
@@ -364,6 +369,11 @@ class Gen:
         b"SCAN": (3, g_scan),
         b"KEYS": (2, lambda g: [g.pattern()]),
         b"HELLO": (0.4, g_hello),
+        b"COMMAND": (0.5, lambda g: [g.word(b"GETKEYS")] + g.command()),
+        b"CLIENT": (0.4, lambda g: g.r.choice([[b"SETNAME", b"fuzz"], [b"SETNAME", b""], [b"SETNAME", b"a b"],
+                                                [b"GETNAME"], [b"NO-EVICT", b"on"], [b"NO-EVICT", b"off"],
+                                                [b"NO-EVICT", b"maybe"], [b"SETNAME"], [b"FOO"]])),
+        b"SELECT": (0.2, lambda g: [g.r.choice([b"0", b"16", b"-1", b"abc", b"", b"0.0", b"2147483648"])]),
     }
 
 
