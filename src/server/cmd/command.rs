@@ -324,6 +324,12 @@ fn getkeys(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     let Some(spec) = lookup(&argv[0]) else {
         return Err(CommandError::text("ERR Invalid command specified"));
     };
+    // A container's unknown subcommand is an unknown command too.
+    if let (Some(subs), Some(sub)) = (subcommands_of(spec.name), argv.get(1)) {
+        if !subs.iter().any(|s| is(sub, s.short())) {
+            return Err(CommandError::text("ERR Invalid command specified"));
+        }
+    }
     // Redis checks for key arguments before the arity.
     if spec.first_key <= 0 {
         return Err(CommandError::text("ERR The command has no key arguments"));
