@@ -214,8 +214,10 @@ class Gen:
             argv[0] = bytes(ch ^ 0x20 if chr(ch).isalpha() and r.random() < 0.5 else ch for ch in argv[0])
         if r.random() < 0.01:
             argv[0] = r.choice(NAMES_UNKNOWN)
-        if argv[0].lower() == b"scan" and len(argv) > 1 and argv[1].strip().lstrip(b"+-").isdigit():
-            argv[1] = b"0"  # a cursor SCAN did not hand out: the reply is hash order by design
+        if argv[0].lower() == b"scan" and len(argv) > 1:
+            digits = argv[1].split(b"\x00")[0].lstrip(b"+-")  # what strtoul reads
+            if digits.isdigit() and int(digits) != 0:
+                argv[1] = b"0"  # a cursor SCAN did not hand out: Redis answers in hash order
         if argv[0].lower() == b"command" and len(argv) == 1:
             argv.append(b"GETKEYS")  # bare COMMAND lists commands in hash order (and Redis has more)
         if argv[0].lower() == b"set":  # an extra argument may have made a past EXAT/PXAT
