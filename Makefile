@@ -2,7 +2,7 @@
 CARGO ?= cargo
 
 .PHONY: run build test test-unit test-cli lint bench bench-compare crash crash-long \
-	fuzz fuzz-smoke docker deps deps-interop interop interop-oracle
+	fuzz fuzz-smoke docker deps deps-interop interop interop-oracle diff-fuzz
 
 # Runs the server on the embedded default: ./data, 127.0.0.1:6379.
 run:
@@ -62,15 +62,26 @@ deps:
 deps-interop:
 	scripts/install_deps.sh --interop
 
-# Client libraries, twemproxy scale-out, byte-for-byte diff against Redis.
+# Client libraries, twemproxy scale-out, byte-for-byte diff against Redis
+# (the hand-written cases, then the seeded fuzzer).
 interop: build
 	scripts/client_matrix.sh
 	scripts/twemproxy_check.sh
 	scripts/diff_redis.py
+	$(MAKE) diff-fuzz
 
-# The same checks against Redis itself: proves the checks are right.
+# The same checks against Redis itself: proves the checks are right (and
+# that the fuzzer's sequences have deterministic replies).
 interop-oracle:
 	scripts/cli_check.sh redis
 	scripts/client_matrix.sh redis
 	scripts/twemproxy_check.sh redis
 	scripts/diff_redis.py --a-cmd redis --b-cmd redis
+	scripts/diff_fuzz.py $(DIFF_FUZZ_ARGS) --a-cmd redis --b-cmd redis
+
+# Random command sequences, Slowpoke vs Redis, bounded: a fixed seed,
+# 8,000 commands, a few seconds. A divergence prints the shrunk case.
+# Longer: make diff-fuzz DIFF_FUZZ_ARGS="--seed 7 --rounds 2000 --len 100"
+DIFF_FUZZ_ARGS ?= --seed 1 --rounds 100 --len 65
+diff-fuzz: build
+	scripts/diff_fuzz.py $(DIFF_FUZZ_ARGS)

@@ -492,6 +492,24 @@ fn command_count_info_docs_list() {
         r.cmd(&[b"COMMAND", b"GETKEYS", b"ping", b"x", b"y"]),
         b"-ERR The command has no key arguments\r\n"
     );
+    // As Redis, keyless before arity.
+    assert_eq!(
+        r.cmd(&[b"COMMAND", b"GETKEYS", b"dbsize", b"x"]),
+        b"-ERR The command has no key arguments\r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"COMMAND", b"GETKEYS", b"get", b"a", b"b"]),
+        b"-ERR Invalid number of arguments specified for command\r\n"
+    );
+    // An unknown subcommand is an unknown command.
+    assert_eq!(
+        r.cmd(&[b"COMMAND", b"GETKEYS", b"client", b"foo"]),
+        b"-ERR Invalid command specified\r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"COMMAND", b"GETKEYS", b"client", b"setname"]),
+        b"-ERR The command has no key arguments\r\n"
+    );
     assert_eq!(
         r.cmd(&[b"COMMAND", b"nosuch"]),
         b"-ERR unknown subcommand 'nosuch'. Try COMMAND HELP.\r\n"

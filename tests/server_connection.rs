@@ -173,6 +173,16 @@ fn hello_versions_and_errors() {
         r.cmd(&[b"HELLO", b"3", b"AUTH", b"default"]),
         b"-ERR Syntax error in HELLO option 'AUTH'\r\n"
     );
+    // Echoed as Redis's printf %s: up to a NUL.
+    assert_eq!(
+        r.cmd(&[b"HELLO", b"3", b"a\0b"]),
+        b"-ERR Syntax error in HELLO option 'a'\r\n"
+    );
+    // A bad name is refused as it is parsed, before a later bad option.
+    assert_eq!(
+        r.cmd(&[b"HELLO", b"2", b"SETNAME", b"a b", b"EX"]),
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+    );
     assert_eq!(
         r.cmd(&[b"HELLO", b"3", b"SETNAME", b"a b"]),
         b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
@@ -297,10 +307,17 @@ fn select_only_database_zero() {
             b"-ERR DB index is out of range\r\n"
         );
     }
-    for bad in [&b"x"[..], b"01", b"99999999999"] {
+    for bad in [&b"x"[..], b"01", b"99999999999999999999"] {
         assert_eq!(
             r.cmd(&[b"SELECT", bad]),
             b"-ERR value is not an integer or out of range\r\n"
+        );
+    }
+    // An integer beyond a C int has Redis's own text.
+    for big in [&b"99999999999"[..], b"2147483648", b"-2147483649"] {
+        assert_eq!(
+            r.cmd(&[b"SELECT", big]),
+            b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
         );
     }
     // The redis crate's /0 URL selects nothing; a db in the URL selects it.

@@ -607,6 +607,16 @@ fn binary_keys_work_everywhere() {
         r.cmd(&[b"EXPIRE", k1, b"1", b"b\r\nad"]),
         b"-ERR Unsupported option b  ad\r\n"
     );
+    // As Redis's printf: the option ends at a NUL, a trailing line break is
+    // trimmed.
+    assert_eq!(
+        r.cmd(&[b"EXPIRE", k1, b"1", b"a\0b"]),
+        b"-ERR Unsupported option a\r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"EXPIRE", k1, b"1", b"FOO\r\n"]),
+        b"-ERR Unsupported option FOO\r\n"
+    );
 }
 
 #[test]

@@ -159,4 +159,9 @@ fn unknown_command_error_text_and_connection_stays_open() {
         r.cmd(&[b"GET"]),
         b"-ERR wrong number of arguments for 'get' command\r\n"
     );
+    // Redis prints name and args with %s, which stops at a NUL byte.
+    assert_eq!(
+        r.cmd(&[b"GE\0T", b"k\0z", b"abc"]),
+        b"-ERR unknown command 'GE', with args beginning with: 'k' 'abc' \r\n"
+    );
 }

@@ -237,9 +237,11 @@ fn scan_errors_match_redis() {
     assert_eq!(r.cmd(&[b"SCAN", b"-1"]), err("ERR invalid cursor"));
     // Strings strtoul reads as 0 start an iteration, as in Redis.
     let start = b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n".to_vec();
-    for zero in [&b"0"[..], b"", b"-0", b"+0", b"000"] {
+    // strtoul sees a C string, which ends at a NUL.
+    for zero in [&b"0"[..], b"", b"-0", b"+0", b"000", b"\0", b"\0x", b"0\0x"] {
         assert_eq!(r.cmd(&[b"SCAN", zero]), start, "{zero:?}");
     }
+    assert_eq!(r.cmd(&[b"SCAN", b"-\0"]), err("ERR invalid cursor"));
 }
 
 #[test]

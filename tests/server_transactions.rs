@@ -57,6 +57,27 @@ fn queueing_error_aborts_exec() {
 }
 
 #[test]
+fn hello_inside_multi_switches_the_protocol_mid_exec() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"MULTI"]);
+    r.cmd(&[b"GET", b"missing"]);
+    r.cmd(&[b"HELLO", b"3"]);
+    r.cmd(&[b"GET", b"missing"]);
+    let reply = r.cmd(&[b"EXEC"]);
+    // Each reply in the protocol current when its command ran, as Redis.
+    assert!(reply.starts_with(b"*3\r\n$-1\r\n%7\r\n"), "{reply:?}");
+    assert!(reply.ends_with(b"*0\r\n_\r\n"), "{reply:?}");
+    r.cmd(&[b"MULTI"]);
+    r.cmd(&[b"GET", b"missing"]);
+    r.cmd(&[b"HELLO", b"2"]);
+    r.cmd(&[b"GET", b"missing"]);
+    let reply = r.cmd(&[b"EXEC"]);
+    assert!(reply.starts_with(b"*3\r\n_\r\n*14\r\n"), "{reply:?}");
+    assert!(reply.ends_with(b"*0\r\n$-1\r\n"), "{reply:?}");
+}
+
+#[test]
 fn misuse_errors_match_redis() {
     let s = Server::start();
     let mut r = s.raw();
@@ -74,6 +95,27 @@ fn misuse_errors_match_redis() {
     r.cmd(&[b"SET", b"a", b"1"]);
     assert_eq!(r.cmd(&[b"DISCARD"]), b"+OK\r\n");
     assert_eq!(r.cmd(&[b"GET", b"a"]), b"$-1\r\n");
+}
+
+#[test]
+fn bad_subcommands_are_refused_at_queueing() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"MULTI"]);
+    // As Redis: checked before queueing, so EXEC aborts.
+    assert_eq!(
+        r.cmd(&[b"CLIENT", b"FOO"]),
+        b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"
+    );
+    assert_eq!(
+        r.cmd(&[b"COMMAND", b"GETKEYS"]),
+        b"-ERR wrong number of arguments for 'command|getkeys' command\r\n"
+    );
+    assert_eq!(r.cmd(&[b"CLIENT", b"GETNAME"]), b"+QUEUED\r\n");
+    assert_eq!(
+        r.cmd(&[b"EXEC"]),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
 }
 
 #[test]

@@ -17,12 +17,15 @@ pub enum CommandError {
     Syntax,
     /// `ERR value is not an integer or out of range`.
     NotInteger,
+    /// `ERR value is out of range, value must between ...` (an integer
+    /// argument Redis reads as a C int: DB indexes).
+    NotInt32,
     /// `ERR value is not a valid float`.
     NotFloat,
     /// `ERR increment or decrement would overflow`.
     Overflow,
-    /// `ERR unknown command ...` (name and the args to echo).
-    UnknownCommand(String, Vec<String>),
+    /// `ERR unknown command ...` (the name and the args to echo, as sent).
+    UnknownCommand(Vec<u8>, Vec<Vec<u8>>),
     /// `ERR unknown subcommand 'x'. Try Y HELP.`
     UnknownSubcommand(String, String),
     /// `NOAUTH Authentication required.`
@@ -33,6 +36,8 @@ pub enum CommandError {
     WrongType,
     /// `ERR invalid expire time in 'x' command`.
     InvalidExpire(String),
+    /// `ERR Unsupported option x` (EXPIRE's options; x as sent).
+    UnsupportedOption(Vec<u8>),
     /// `ERR DB index is out of range`.
     DbIndexOutOfRange,
     /// `ERR string exceeds maximum allowed size (proto-max-bulk-len)`.
@@ -67,6 +72,24 @@ fn preview(s: &str, max: usize) -> String {
     s[..end].to_string()
 }
 
+/// What C's `printf("%.*s", max, s)` prints of `s`: at most `max` bytes,
+/// ending at the first NUL.
+fn c_prefix(s: &[u8], max: usize) -> &[u8] {
+    let s = &s[..s.len().min(max)];
+    s.iter().position(|&b| b == 0).map_or(s, |nul| &s[..nul])
+}
+
+/// `c_prefix` as text (invalid UTF-8 shown as U+FFFD).
+fn c_string(s: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(c_prefix(s, max)).into_owned()
+}
+
+/// A client's argument as Redis's error texts show it (printf `%s`: up to
+/// the first NUL byte), for the texts built by the command modules.
+pub fn c_text(arg: &[u8]) -> String {
+    c_string(arg, usize::MAX)
+}
+
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -79,24 +102,28 @@ impl fmt::Display for CommandError {
             }
             CommandError::Syntax => f.write_str("ERR syntax error"),
             CommandError::NotInteger => f.write_str("ERR value is not an integer or out of range"),
+            CommandError::NotInt32 => f.write_str(
+                "ERR value is out of range, value must between -2147483648 and 2147483647",
+            ),
             CommandError::NotFloat => f.write_str("ERR value is not a valid float"),
             CommandError::Overflow => f.write_str("ERR increment or decrement would overflow"),
             CommandError::UnknownCommand(name, args) => {
                 // Redis echoes arguments until the list reaches 128 bytes,
-                // each cut to what is left of that budget.
+                // each cut to what is left of that budget; its `%.*s` also
+                // stops at a NUL byte. Budgets count the bytes as sent.
                 write!(
                     f,
                     "ERR unknown command '{}', with args beginning with: ",
-                    preview(name, 128)
+                    c_string(name, 128)
                 )?;
                 let mut used = 0;
                 for a in args {
                     if used >= 128 {
                         break;
                     }
-                    let shown = preview(a, 128 - used);
+                    let shown = c_prefix(a, 128 - used);
                     used += shown.len() + 3;
-                    write!(f, "'{shown}' ")?;
+                    write!(f, "'{}' ", String::from_utf8_lossy(shown))?;
                 }
                 Ok(())
             }
@@ -104,7 +131,7 @@ impl fmt::Display for CommandError {
                 write!(
                     f,
                     "ERR unknown subcommand '{}'. Try {} HELP.",
-                    preview(sub, 128),
+                    preview(sub.split('\0').next().unwrap_or_default(), 128),
                     cmd.to_uppercase()
                 )
             }
@@ -120,6 +147,20 @@ impl fmt::Display for CommandError {
                     f,
                     "ERR invalid expire time in '{}' command",
                     cmd.to_lowercase()
+                )
+            }
+            CommandError::UnsupportedOption(opt) => {
+                // addReplyErrorFormat: `%s` stops at a NUL, line breaks at
+                // the end are trimmed (the rest become spaces when replied).
+                let shown = c_prefix(opt, usize::MAX);
+                let end = shown
+                    .iter()
+                    .rposition(|&b| b != b'\r' && b != b'\n')
+                    .map_or(0, |i| i + 1);
+                write!(
+                    f,
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(&shown[..end])
                 )
             }
             CommandError::DbIndexOutOfRange => f.write_str("ERR DB index is out of range"),
@@ -204,6 +245,15 @@ mod tests {
         assert_eq!(
             CommandError::UnknownCommand("foo".into(), vec!["a".into(), "b".into()]).to_string(),
             "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            CommandError::UnsupportedOption(b"a\r\nb\r\n\0c".to_vec()).to_string(),
+            "ERR Unsupported option a\r\nb"
+        );
+        // printf's %s stops at a NUL byte.
+        assert_eq!(
+            CommandError::UnknownCommand(b"f\0oo".to_vec(), vec![b"k\0\xff".to_vec()]).to_string(),
+            "ERR unknown command 'f', with args beginning with: 'k' "
         );
     }
 }

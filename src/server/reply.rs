@@ -37,6 +37,10 @@ pub enum Reply {
     Verbatim(String),
     /// No reply at all (SHUTDOWN closes the connection without one).
     Nothing,
+    /// A reply in a fixed protocol version, whatever the connection's: an
+    /// EXEC whose HELLO switched protocols renders each reply in the
+    /// version current when its command ran, as Redis does.
+    Proto(u8, Box<Reply>),
 }
 
 impl Reply {
@@ -131,6 +135,7 @@ impl Reply {
             }
             Reply::Verbatim(text) => bulk(out, text.as_bytes()),
             Reply::Nothing => {}
+            Reply::Proto(fixed, reply) => reply.write_to(out, *fixed),
         }
     }
 }

@@ -54,14 +54,13 @@ impl SubSpec {
     }
 }
 
-/// Finds subcommand `args[1]` of `container` in `subs`, checks its arity
-/// and runs it. Unknown: `ERR unknown subcommand 'x'. Try CLIENT HELP.`
-pub fn dispatch(
-    ctx: &mut Ctx<'_>,
+/// Finds subcommand `args[1]` of `container` in `subs` and checks its
+/// arity. Unknown: `ERR unknown subcommand 'x'. Try CLIENT HELP.`
+pub fn find_sub(
     args: &[Bytes],
     container: &str,
     subs: &'static [SubSpec],
-) -> Result<Reply, CommandError> {
+) -> Result<&'static SubSpec, CommandError> {
     let Some(sub) = args.get(1) else {
         return Err(CommandError::WrongArity(container.to_string()));
     };
@@ -74,6 +73,18 @@ pub fn dispatch(
     if !spec.arity_ok(args.len()) {
         return Err(CommandError::WrongArity(spec.name.to_string()));
     }
+    Ok(spec)
+}
+
+/// Finds subcommand `args[1]` of `container` in `subs` (`find_sub`) and
+/// runs it.
+pub fn dispatch(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    container: &str,
+    subs: &'static [SubSpec],
+) -> Result<Reply, CommandError> {
+    let spec = find_sub(args, container, subs)?;
     ctx.conn.info.touch(spec.name);
     (spec.handler)(ctx, args)
 }
@@ -313,13 +324,20 @@ fn getkeys(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     let Some(spec) = lookup(&argv[0]) else {
         return Err(CommandError::text("ERR Invalid command specified"));
     };
+    // A container's unknown subcommand is an unknown command too.
+    if let (Some(subs), Some(sub)) = (subcommands_of(spec.name), argv.get(1)) {
+        if !subs.iter().any(|s| is(sub, s.short())) {
+            return Err(CommandError::text("ERR Invalid command specified"));
+        }
+    }
+    // Redis checks for key arguments before the arity.
+    if spec.first_key <= 0 {
+        return Err(CommandError::text("ERR The command has no key arguments"));
+    }
     if !spec.arity_ok(argv.len()) {
         return Err(CommandError::text(
             "ERR Invalid number of arguments specified for command",
         ));
-    }
-    if spec.first_key <= 0 {
-        return Err(CommandError::text("ERR The command has no key arguments"));
     }
     let first = spec.first_key as usize;
     let last = if spec.last_key < 0 {

@@ -11,13 +11,13 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::args::{is, parse_i64, text};
+use super::args::{is, parse_i64};
 use super::command::{dispatch, help_reply, SubSpec};
 use super::flags::*;
 use super::{info, Ctx};
 use crate::engine::FsyncPolicy;
 use crate::server::config::{parse_memory, Config};
-use crate::server::error::CommandError;
+use crate::server::error::{c_text, CommandError};
 use crate::server::glob;
 use crate::server::reply::Reply;
 use crate::server::state::ServerState;
@@ -250,11 +250,11 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> 
     let mut names: Vec<&'static str> = Vec::new();
     for pair in pairs.chunks(2) {
         let Some(name) = SETTABLE.iter().find(|n| is(&pair[0], n)) else {
-            unknown.get_or_insert_with(|| text(&pair[0]));
+            unknown.get_or_insert_with(|| c_text(&pair[0]));
             continue;
         };
         if failure.is_none() && names.contains(name) {
-            failure = Some((text(&pair[0]), "duplicate parameter".into()));
+            failure = Some((c_text(&pair[0]), "duplicate parameter".into()));
         }
         names.push(name);
     }
@@ -264,7 +264,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> 
             match validate(name, &pair[1]) {
                 Ok(c) => changes.push(c),
                 Err(why) => {
-                    failure = Some((text(&pair[0]), why));
+                    failure = Some((c_text(&pair[0]), why));
                     break;
                 }
             }

@@ -14,7 +14,7 @@ use super::args::{is, parse_i64, text};
 use super::command::{dispatch, help_reply, SubSpec};
 use super::flags::*;
 use super::{CommandSpec, Ctx};
-use crate::server::error::CommandError;
+use crate::server::error::{c_text, CommandError};
 use crate::server::reply::Reply;
 use crate::server::state::ClientInfo;
 
@@ -344,12 +344,19 @@ fn valid_attr(name: &[u8]) -> bool {
     name.iter().all(|c| (b'!'..=b'~').contains(c))
 }
 
-fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> Result<(), CommandError> {
-    if !valid_attr(name) {
-        return Err(CommandError::text(
+/// `ERR Client names cannot contain ...` unless `name` is valid.
+fn check_name(name: &[u8]) -> Result<(), CommandError> {
+    if valid_attr(name) {
+        Ok(())
+    } else {
+        Err(CommandError::text(
             "ERR Client names cannot contain spaces, newlines or special characters.",
-        ));
+        ))
     }
+}
+
+fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> Result<(), CommandError> {
+    check_name(name)?;
     let name = text(name);
     ctx.conn.info.update(|d| d.name = name);
     Ok(())
@@ -377,12 +384,14 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
             credentials = Some((&args[j + 1], &args[j + 2]));
             j += 3;
         } else if is(&args[j], "setname") && more >= 1 {
+            // Redis checks the name as it meets it, before later options.
+            check_name(&args[j + 1])?;
             name = Some(&args[j + 1]);
             j += 2;
         } else {
             return Err(CommandError::text(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                text(&args[j])
+                c_text(&args[j])
             )));
         }
     }
@@ -417,7 +426,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
 fn select(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     let db = parse_i64(&args[1])?;
     if i32::try_from(db).is_err() {
-        return Err(CommandError::NotInteger);
+        return Err(CommandError::NotInt32);
     }
     if db != 0 {
         return Err(CommandError::DbIndexOutOfRange);
@@ -469,7 +478,7 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError>
             } else {
                 return Err(CommandError::text(format!(
                     "ERR Unknown client type '{}'",
-                    text(kind)
+                    c_text(kind)
                 )));
             }
         } else if is(first, "id") && opts.len() >= 2 {
@@ -530,7 +539,7 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandErr
     } else {
         return Err(CommandError::text(format!(
             "ERR Unrecognized option '{}'",
-            text(attr)
+            c_text(attr)
         )));
     };
     if !valid_attr(value) {

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::args::{is, name_of, parse_i64, text};
+use super::args::{is, name_of, parse_i64};
 use super::flags::*;
 use super::{CommandSpec, Ctx, Handler};
 use crate::engine::Location;
@@ -387,9 +387,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
         } else if is(&args[j], "db") && j + 1 < args.len() {
             let db = parse_i64(&args[j + 1])?;
             if i32::try_from(db).is_err() {
-                return Err(CommandError::text(
-                    "ERR value is out of range, value must between -2147483648 and 2147483647",
-                ));
+                return Err(CommandError::NotInt32);
             }
             if db != 0 {
                 return Err(CommandError::DbIndexOutOfRange);
@@ -465,12 +463,7 @@ impl ExpireFlags {
             } else if is(opt, "lt") {
                 f.lt = true;
             } else {
-                // As Redis, blank out line breaks so the reply stays one
-                // line (non-UTF-8 bytes become U+FFFD: texts are Strings).
-                let shown = text(opt).replace(['\r', '\n'], " ");
-                return Err(CommandError::text(format!(
-                    "ERR Unsupported option {shown}"
-                )));
+                return Err(CommandError::UnsupportedOption(opt.to_vec()));
             }
         }
         if f.nx && (f.xx || f.gt || f.lt) {

@@ -165,10 +165,12 @@ pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) 
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Some(spec) = lookup(name) else {
         let err = CommandError::UnknownCommand(
-            String::from_utf8_lossy(name).into_owned(),
+            name.to_vec(),
+            // Each shown argument takes 3 bytes or more of the 128-byte budget.
             argv[1..]
                 .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .take(43)
+                .map(|a| a[..a.len().min(128)].to_vec())
                 .collect(),
         );
         conn.flag_multi_error();
@@ -176,6 +178,14 @@ pub fn execute(server: &Arc<ServerState>, conn: &mut ConnState, argv: &[Bytes]) 
     };
     if !spec.arity_ok(argv.len()) {
         return reject(conn, spec, CommandError::WrongArity(spec.name.to_string()));
+    }
+    // As Redis, an unknown subcommand or a subcommand's wrong arity is
+    // refused here, so MULTI does not queue it (a container alone, such as
+    // COMMAND, is the container's own call).
+    if let (Some(subs), true) = (command::subcommands_of(spec.name), argv.len() > 1) {
+        if let Err(e) = command::find_sub(argv, spec.name, subs) {
+            return reject(conn, spec, e);
+        }
     }
     if !conn.authed && !spec.has(flags::NO_AUTH) && server.auth_required() {
         return reject(conn, spec, CommandError::NoAuth);

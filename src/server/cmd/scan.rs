@@ -350,9 +350,10 @@ fn invalid_cursor() -> CommandError {
     CommandError::text("ERR invalid cursor")
 }
 
-/// Parses a cursor as Redis does (`strtoul`: optional sign, decimal digits,
-/// nothing else; the empty string is 0).
+/// Parses a cursor as Redis does (`strtoul` of a C string: optional sign,
+/// decimal digits, nothing else up to the first NUL; the empty string is 0).
 fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
+    let arg = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),

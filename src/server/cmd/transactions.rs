@@ -149,6 +149,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CommandError> {
         if watched.iter().any(changed) {
             return Reply::NullArray;
         }
+        let start_proto = conn.proto;
         let mut replies = Vec::with_capacity(state.queue.len());
         for argv in &state.queue {
             let Some(spec) = argv.first().and_then(|n| lookup(n)) else {
@@ -159,9 +160,21 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CommandError> {
                 conn: &mut *conn,
                 ks: txn,
             };
-            replies.push((spec.handler)(&mut inner, argv).unwrap_or_else(Reply::from));
+            let reply = (spec.handler)(&mut inner, argv).unwrap_or_else(Reply::from);
+            replies.push((reply, conn.proto));
         }
-        Reply::Array(replies)
+        // A queued HELLO switches the protocol mid-EXEC: Redis has already
+        // written the earlier replies in the old one, the later in the new.
+        if replies.iter().all(|(_, p)| *p == start_proto) {
+            Reply::Array(replies.into_iter().map(|(r, _)| r).collect())
+        } else {
+            Reply::Array(
+                replies
+                    .into_iter()
+                    .map(|(r, p)| Reply::Proto(p, Box::new(r)))
+                    .collect(),
+            )
+        }
     })?;
     conn.pending_sync = conn.pending_sync.merge(ticket);
     Ok(reply)
