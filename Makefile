@@ -52,9 +52,10 @@ fuzz-smoke:
 docker:
 	docker build -f docker/Dockerfile -t slowpoke .
 
-# 10 kill -9 rounds run in `make test`; this runs 200.
+# 10 kill -9 rounds (6 of torn-batch checks) run in `make test`; this runs 200 (and 20).
 crash-long:
 	CRASH_ROUNDS=200 $(CARGO) test --release --test crash_kill9 -- --nocapture
+	BATCH_CRASH_ROUNDS=20 $(CARGO) test --release --test crash_kill9_batch -- --nocapture
 
 deps:
 	scripts/install_deps.sh

@@ -379,7 +379,23 @@ impl Shared {
             let is_marker = h.flags & (FLAG_TOMBSTONE | FLAG_CLEAR_ALL) != 0
                 || (h.expires_at != 0 && h.expires_at <= now);
             let new_at = data.len() as u32;
-            if live {
+            if live && h.flags & FLAG_IN_BATCH != 0 {
+                // A batch member copied alone is a record of its own:
+                // without the flag (and so with a new checksum), or the
+                // next walk would take it for a batch that lost its header.
+                marker.clear();
+                marker.extend_from_slice(rec.bytes);
+                marker[REC_FLAGS_AT] &= !FLAG_IN_BATCH;
+                record::seal(&mut marker);
+                data.write(&marker)?;
+                let alone = RecordHeader {
+                    flags: h.flags & !FLAG_IN_BATCH,
+                    ..h
+                };
+                hint.push(&alone, rec.key, new_at)?;
+                moved.push(rec.key, at as u32, new_at, h.record_len() as u32);
+                throttle.consume(h.record_len());
+            } else if live {
                 data.write(rec.bytes)?;
                 hint.push(&h, rec.key, new_at)?;
                 moved.push(rec.key, at as u32, new_at, h.record_len() as u32);

@@ -106,7 +106,7 @@ impl DataFile {
             return Err(bad(0));
         }
         let version = u16::from_le_bytes([bytes[FILE_VERSION_AT], bytes[FILE_VERSION_AT + 1]]);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(bad(version));
         }
         let mut g = [0u8; 4];

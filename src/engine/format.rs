@@ -5,8 +5,11 @@
 
 /// First eight bytes of every data file.
 pub const FILE_MAGIC: [u8; 8] = *b"SLOWPOKE";
-/// Format version written in the file header.
-pub const FORMAT_VERSION: u16 = 1;
+/// Format version written in the file header (2: batch records).
+pub const FORMAT_VERSION: u16 = 2;
+/// Oldest format version this build reads (version-1 files hold no batch
+/// records, so they read as they are).
+pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// File header: magic (8), version (2), compaction generation (4), reserved zero (2).
 pub const FILE_HEADER_LEN: usize = 16;
 /// Offset of the version inside the file header.
@@ -42,13 +45,35 @@ pub const FLAG_COMPRESSED: u8 = 0x02;
 /// Flag: the record deletes every key written before it (FLUSHALL);
 /// key and value are empty.
 pub const FLAG_CLEAR_ALL: u8 = 0x04;
-/// Flags a version-1 reader understands.
-pub const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_COMPRESSED | FLAG_CLEAR_ALL;
+/// Flag (version 2): the record is a batch. Its key is empty, its
+/// expiry 0, and its value holds the member records of one multi-record
+/// write back to back, so the batch is covered by one checksum and is
+/// recovered whole or not at all.
+pub const FLAG_BATCH: u8 = 0x08;
+/// Flag (version 2): the record is a member of a batch. It is valid only
+/// inside the value of a `FLAG_BATCH` record; met anywhere else it is
+/// damage (a batch whose own header was destroyed), never applied.
+pub const FLAG_IN_BATCH: u8 = 0x10;
+/// Flag (version 2): a sync mark. Key empty, expiry 0, value the 8-byte
+/// offset S such that every byte of this file before S was on stable
+/// storage when the mark was written. Recovery uses the highest mark to
+/// tell damage in synced data (skipped) from a power cut's torn tail
+/// (truncated); marks are not keys.
+pub const FLAG_SYNC_MARK: u8 = 0x20;
+/// Value length of a sync mark.
+pub const SYNC_MARK_VALUE_LEN: u32 = 8;
+/// Flags this version understands.
+pub const KNOWN_FLAGS: u8 =
+    FLAG_TOMBSTONE | FLAG_COMPRESSED | FLAG_CLEAR_ALL | FLAG_BATCH | FLAG_IN_BATCH | FLAG_SYNC_MARK;
 
 /// Largest key or value, as in Redis (512 MiB).
 pub const MAX_KEY_LEN: usize = 512 * 1024 * 1024;
 /// Largest value (512 MiB).
 pub const MAX_VALUE_LEN: usize = 512 * 1024 * 1024;
+/// Largest batch: the value of a `FLAG_BATCH` record, i.e. every member
+/// record of one write (1 GiB). A larger write is refused before anything
+/// is applied.
+pub const MAX_BATCH_LEN: usize = 1024 * 1024 * 1024;
 
 /// Data file name for a file id: ten decimal digits and `.data`.
 pub fn data_file_name(id: u32) -> String {

@@ -138,7 +138,7 @@ pub fn parse(buf: &[u8], generation: u32, data_len: u64) -> Option<Vec<HintEntry
     }
     let mut len8 = [0u8; 8];
     len8.copy_from_slice(&buf[DATA_LEN_AT..DATA_LEN_AT + 8]);
-    if u16::from_le_bytes([buf[8], buf[9]]) != FORMAT_VERSION
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&u16::from_le_bytes([buf[8], buf[9]]))
         || u32_at(buf, 12) != generation
         || u64::from_le_bytes(len8) != data_len
     {

@@ -9,6 +9,7 @@
 //! write lock only to apply them, and wait for fsync (if the policy asks)
 //! after releasing everything, sharing one fsync between them.
 
+pub mod batch;
 pub mod compaction;
 pub mod data_file;
 pub mod dir;
@@ -33,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use batch::Batch;
 use bytes::Bytes;
 
 pub use compaction::{Outcome as CompactionOutcome, Step as CompactionStep};
@@ -45,7 +47,6 @@ use format::*;
 pub use index::Location;
 pub use keydir::FileUsage;
 use keydir::{Keydir, RecordRef};
-use record::RecordHeader;
 pub use recovery::{check_dir, CheckReport, Damage, RecoveryReport};
 
 /// How to open a store.
@@ -302,7 +303,7 @@ impl Engine {
                 handle,
                 Arc::new(DataFile::open(&dir, order, handle, read.generation)?),
             );
-            last = Some((handle, read.len));
+            last = Some((handle, read.len, read.version));
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 tracing::info!(
                     files = i + 1,
@@ -315,9 +316,12 @@ impl Engine {
         }
         let mut next_handle = ids.len() as u32 + 1;
         let (active, active_len) = match last {
-            // A newest file already at its size limit starts a new one.
-            Some((h, len)) if len < max_file_size => (files.get(&h).cloned(), len),
-            Some((h, _)) => {
+            // A newest file already at its size limit, or written by an
+            // older format version, is sealed and a new one started.
+            Some((h, len, version)) if len < max_file_size && version == FORMAT_VERSION => {
+                (files.get(&h).cloned(), len)
+            }
+            Some((h, _, _)) => {
                 needs_hint.push(h);
                 (None, 0)
             }
@@ -491,13 +495,13 @@ impl Engine {
         let mut txn = Txn {
             shared: &self.shared,
             now: self.now_ms(),
-            batch: Vec::new(),
+            batch: Batch::default(),
             overlay: BTreeMap::new(),
             cleared: false,
             written: Vec::new(),
         };
         let out = f(&mut txn)?;
-        let seq = self.shared.commit(writer, &txn.batch)?;
+        let seq = self.shared.commit(writer, &mut txn.batch)?;
         let ticket = match seq {
             Some(seq) if self.shared.policy.get() == FsyncPolicy::Always => SyncTicket(Some(seq)),
             _ => SyncTicket(None),
@@ -610,10 +614,10 @@ impl Engine {
         let _compaction = mutex(&self.shared.compact_lock);
         let mut writer = mutex(&self.shared.writer);
         self.shared.rotate(&mut writer)?;
-        let mut batch = Vec::new();
-        record::encode_into(&mut batch, FLAG_CLEAR_ALL, 0, b"", b"");
+        let mut batch = Batch::default();
+        batch.push(FLAG_CLEAR_ALL, 0, b"", b"");
         let active_order = writer.active.order;
-        let seq = self.shared.commit(writer, &batch)?;
+        let seq = self.shared.commit(writer, &mut batch)?;
         if let Some(seq) = seq {
             self.shared.sync.sync_to(seq)?;
         }
@@ -932,16 +936,19 @@ impl Shared {
         result
     }
 
-    /// Appends `batch` and applies it to the index. Returns the sequence
-    /// number to sync to, or None when there was nothing to write.
-    fn commit(&self, mut writer: MutexGuard<'_, Writer>, batch: &[u8]) -> Result<Option<u64>> {
+    /// Frames `batch` (docs/FORMAT.md, "Batches"), appends it and applies
+    /// it to the index. Returns the sequence number to sync to, or None
+    /// when there was nothing to write. A batch too large for the format
+    /// is refused before anything is written or applied.
+    fn commit(&self, mut writer: MutexGuard<'_, Writer>, batch: &mut Batch) -> Result<Option<u64>> {
         if batch.is_empty() {
             return Ok(None);
         }
         if let Some(why) = self.sync.failure() {
             return Err(Error::Poisoned(why));
         }
-        let len = batch.len() as u64;
+        let bytes = batch.frame()?;
+        let len = bytes.len() as u64;
         if len > u64::from(u32::MAX) - FILE_HEADER_LEN as u64 {
             return Err(Error::TooLarge {
                 what: "batch",
@@ -956,7 +963,7 @@ impl Shared {
             self.rotate(&mut writer)?;
         }
         let base = writer.len;
-        if let Err(e) = writer.active.write_at(batch, base) {
+        if let Err(e) = writer.active.write_at(bytes, base) {
             // Cut a partial append so the log stays clean; if even that
             // fails the file's tail is unknown and writes must stop.
             if let Err(t) = writer.active.truncate(base) {
@@ -968,22 +975,16 @@ impl Shared {
         {
             let mut keydir = write_lock(&self.keydir);
             let now = self.clock.now_ms();
-            let mut at = 0usize;
-            while at < batch.len() {
-                // The batch was encoded by this process a moment ago: read
-                // the headers back without checking the CRC a second time.
-                let Some(h) = RecordHeader::decode(&batch[at..]) else {
-                    break;
-                };
-                let key_start = at + REC_HEADER_LEN;
+            // The batch was encoded by this process a moment ago: read the
+            // headers back without checking the CRC a second time.
+            for (at, h, key) in batch.members() {
                 let r = RecordRef {
                     flags: h.flags,
                     expires_at: h.expires_at,
-                    key: &batch[key_start..key_start + h.key_len as usize],
+                    key,
                     value_len: h.value_len,
                 };
                 keydir.apply(&r, writer.active.handle, (base + at as u64) as u32, now);
-                at += h.record_len() as usize;
             }
         }
         writer.len = base + len;
@@ -1048,7 +1049,7 @@ enum Pending {
 pub struct Txn<'a> {
     shared: &'a Shared,
     now: u64,
-    batch: Vec<u8>,
+    batch: Batch,
     overlay: BTreeMap<Vec<u8>, Pending>,
     cleared: bool,
     written: Vec<Vec<u8>>,
@@ -1095,7 +1096,8 @@ impl Txn<'_> {
         };
         if loc.file == u32::MAX {
             let start = loc.offset as usize + REC_HEADER_LEN + key.len();
-            let value = Bytes::copy_from_slice(&self.batch[start..start + loc.value_len as usize]);
+            let value =
+                Bytes::copy_from_slice(&self.batch.bytes()[start..start + loc.value_len as usize]);
             return Ok(Some((value, loc)));
         }
         Ok(Some((self.shared.read_value(key, &loc)?, loc)))
@@ -1109,9 +1111,8 @@ impl Txn<'_> {
     /// Stores `value` under `key` (see `Engine::put`).
     pub fn put(&mut self, key: &[u8], value: &[u8], expires_at: Option<u64>) -> Result<()> {
         check_lengths(key, value)?;
-        let at = self.batch.len();
         let expires_at = expires_at.unwrap_or(0).max(u64::from(expires_at.is_some()));
-        record::encode_into(&mut self.batch, 0, expires_at, key, value);
+        let at = self.batch.push(0, expires_at, key, value);
         let pending = if expires_at != 0 && expires_at <= self.now {
             Pending::Deleted
         } else {
@@ -1134,7 +1135,7 @@ impl Txn<'_> {
         // tombstone, so no older version can come back on recovery.
         let in_index = !self.cleared && read_lock(&self.shared.keydir).index.get(key).is_some();
         if live || in_index || self.overlay.contains_key(key) {
-            record::encode_into(&mut self.batch, FLAG_TOMBSTONE, 0, key, b"");
+            self.batch.push(FLAG_TOMBSTONE, 0, key, b"");
             self.overlay.insert(key.to_vec(), Pending::Deleted);
             self.written.push(key.to_vec());
         }
@@ -1157,7 +1158,7 @@ impl Txn<'_> {
     /// Deletes every key (FLUSHALL inside MULTI). Disk space comes back at
     /// the next compaction; `Engine::clear` frees it at once.
     pub fn clear_all(&mut self) {
-        record::encode_into(&mut self.batch, FLAG_CLEAR_ALL, 0, b"", b"");
+        self.batch.push(FLAG_CLEAR_ALL, 0, b"", b"");
         self.overlay.clear();
         self.cleared = true;
     }

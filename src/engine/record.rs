@@ -46,11 +46,20 @@ impl RecordHeader {
     /// Whether the lengths and flags could belong to a record written by
     /// this version (used to tell damage from data before trusting lengths).
     pub fn is_sane(&self) -> bool {
+        let batch = self.flags & FLAG_BATCH != 0;
+        let max_value = if batch { MAX_BATCH_LEN } else { MAX_VALUE_LEN };
         self.key_len as usize <= MAX_KEY_LEN
-            && self.value_len as usize <= MAX_VALUE_LEN
+            && self.value_len as usize <= max_value
             && self.flags & !KNOWN_FLAGS == 0
             && self.flags & FLAG_COMPRESSED == 0
             && (self.flags & (FLAG_TOMBSTONE | FLAG_CLEAR_ALL) == 0 || self.value_len == 0)
+            // A batch is only a container: no other flag, no key, no expiry.
+            && (!batch || (self.flags == FLAG_BATCH && self.key_len == 0 && self.expires_at == 0))
+            && (self.flags & FLAG_SYNC_MARK == 0
+                || (self.flags == FLAG_SYNC_MARK
+                    && self.key_len == 0
+                    && self.expires_at == 0
+                    && self.value_len == SYNC_MARK_VALUE_LEN))
     }
 }
 
@@ -58,6 +67,18 @@ impl RecordHeader {
 /// against `MAX_KEY_LEN` / `MAX_VALUE_LEN` by the caller.
 pub fn encode_into(out: &mut Vec<u8>, flags: u8, expires_at: u64, key: &[u8], value: &[u8]) {
     let start = out.len();
+    encode_unsealed(out, flags, expires_at, key, value);
+    seal(&mut out[start..]);
+}
+
+/// Computes and stores the checksum of the one whole record in `rec`.
+pub fn seal(rec: &mut [u8]) {
+    let crc = crc32c::crc32c(&rec[REC_FLAGS_AT..]);
+    rec[REC_CRC_AT..REC_CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Appends one record to `out` with a zero checksum, for `seal` to fix.
+pub fn encode_unsealed(out: &mut Vec<u8>, flags: u8, expires_at: u64, key: &[u8], value: &[u8]) {
     out.reserve(REC_HEADER_LEN + key.len() + value.len());
     out.extend_from_slice(&[0u8; 4]);
     out.push(flags);
@@ -66,8 +87,6 @@ pub fn encode_into(out: &mut Vec<u8>, flags: u8, expires_at: u64, key: &[u8], va
     out.extend_from_slice(&(value.len() as u32).to_le_bytes());
     out.extend_from_slice(key);
     out.extend_from_slice(value);
-    let crc = crc32c::crc32c(&out[start + REC_FLAGS_AT..]);
-    out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Checks the CRC of a whole record held in `buf` (header, key, value).

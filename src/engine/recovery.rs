@@ -63,6 +63,9 @@ pub struct FileRead {
     pub len: u64,
     /// The compaction generation in its header.
     pub generation: u32,
+    /// The format version in its header (appends go only to a file of
+    /// the current version: an older newest file is sealed on open).
+    pub version: u16,
 }
 
 /// Reads one data file (or its hint) into `keydir` under `handle`.
@@ -91,12 +94,14 @@ pub fn recover_file(
         return Ok(FileRead {
             len: FILE_HEADER_LEN as u64,
             generation: 0,
+            version: FORMAT_VERSION,
         });
     }
     let mut head = [0u8; FILE_HEADER_LEN];
     let head = &mut head[..len.min(FILE_HEADER_LEN as u64) as usize];
     scan::Source::read_at(&mut src, head, 0)?;
     let generation = DataFile::check_header(&path, head)?;
+    let version = u16::from_le_bytes([head[FILE_VERSION_AT], head[FILE_VERSION_AT + 1]]);
     report.files += 1;
     let newest = matches!(mode, Mode::NewestFile | Mode::CheckNewest);
     // Streamed through a window: memory does not grow with the file.
@@ -141,12 +146,17 @@ pub fn recover_file(
                     return Ok(FileRead {
                         len: offset,
                         generation,
+                        version,
                     });
                 }
             }
         }
     }
-    Ok(FileRead { len, generation })
+    Ok(FileRead {
+        len,
+        generation,
+        version,
+    })
 }
 
 /// Applies a sealed file's hint if there is one that matches the file.
@@ -195,6 +205,7 @@ fn recover_from_hint(
     Ok(Some(FileRead {
         len: data_len,
         generation,
+        version: FORMAT_VERSION,
     }))
 }
 

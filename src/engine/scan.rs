@@ -18,6 +18,13 @@
 //!   records, damaged at just that spot, could);
 //! - with no such offset the rest of the file is the tail.
 //!
+//! Batches (docs/FORMAT.md, "Batches"): a `FLAG_BATCH` record is checked
+//! like any other (one checksum over all its members), then its member
+//! records are yielded one by one at their own offsets, so every consumer
+//! sees ordinary records and a batch is all there or all damage. A member
+//! record met outside a batch (its batch header destroyed) is damage, and
+//! never a place to resynchronise on.
+//!
 //! The walk streams, so memory does not grow with the file: it reads
 //! through a window (`WINDOW` bytes, by positioned reads from a `Source`),
 //! and bytes it already holds are not read again when the window moves. A
@@ -127,6 +134,21 @@ pub struct Walker<S> {
     /// Chunks of records larger than the window, when only their checksum
     /// is needed.
     scratch: Vec<u8>,
+    /// The members of the batch being yielded, if any.
+    batch: Option<BatchCursor>,
+    /// The highest offset a sync mark read so far claims was synced.
+    synced_to: u64,
+}
+
+/// Where the walk is inside a batch already checked and held in `buf`.
+#[derive(Debug, Clone, Copy)]
+struct BatchCursor {
+    /// Start of the next member in `buf`.
+    pos: usize,
+    /// End of the batch's value in `buf`.
+    end: usize,
+    /// File offset of the next member.
+    offset: u64,
 }
 
 impl<S: Source> Walker<S> {
@@ -143,6 +165,8 @@ impl<S: Source> Walker<S> {
             buf: Vec::new(),
             buf_at: 0,
             scratch: Vec::new(),
+            batch: None,
+            synced_to: 0,
         }
     }
 
@@ -153,6 +177,29 @@ impl<S: Source> Walker<S> {
     // Not `Iterator::next`: an item borrows the walker's window.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<Item<'_>>> {
+        if let Some(mut b) = self.batch {
+            // Checked whole when the batch was met: decode without a
+            // second checksum.
+            let member = &self.buf[b.pos..b.end];
+            let h = RecordHeader::decode(member).expect("batch members were checked");
+            let len = h.record_len() as usize;
+            let offset = b.offset;
+            b.pos += len;
+            b.offset += len as u64;
+            self.batch = (b.pos < b.end).then_some(b);
+            let rec = record::parts(h, &self.buf[b.pos - len..b.pos]);
+            return Ok(Some(Item::Record(offset, rec)));
+        }
+        // Sync marks are not items: remember what they claim.
+        while self.at < self.len {
+            match self.mark_at(self.at)? {
+                Some((len, synced)) => {
+                    self.synced_to = self.synced_to.max(synced);
+                    self.at += len;
+                }
+                None => break,
+            }
+        }
         let at = self.at;
         if at >= self.len {
             return Ok(None);
@@ -167,6 +214,35 @@ impl<S: Source> Walker<S> {
         };
         let s = self.load(at, need)?;
         let err = match record::decode(&self.buf[s..s + need]).map(|r| r.header) {
+            Ok(h) if h.flags & FLAG_IN_BATCH != 0 => {
+                // A batch member with no batch around it: its batch's
+                // header is gone, so the batch cannot be known whole.
+                self.at = at + need as u64;
+                return Ok(Some(Item::Damage {
+                    offset: at,
+                    len: need as u64,
+                    reason: "batch member outside a batch",
+                    tail: self.at == self.len,
+                }));
+            }
+            Ok(h) if h.flags & FLAG_BATCH != 0 => {
+                self.at = at + need as u64;
+                let members = s + REC_HEADER_LEN..s + need;
+                if !members_are_whole(&self.buf[members.clone()]) {
+                    return Ok(Some(Item::Damage {
+                        offset: at,
+                        len: need as u64,
+                        reason: "malformed batch",
+                        tail: self.at == self.len,
+                    }));
+                }
+                self.batch = Some(BatchCursor {
+                    pos: members.start,
+                    end: members.end,
+                    offset: at + REC_HEADER_LEN as u64,
+                });
+                return self.next();
+            }
             Ok(h) => {
                 self.at = at + need as u64;
                 let rec = record::parts(h, &self.buf[s..s + need]);
@@ -210,6 +286,24 @@ impl<S: Source> Walker<S> {
         Ok(Some(self.tail(at, err.reason())))
     }
 
+    /// The length and claim of a good sync mark at `at`, if there is one.
+    fn mark_at(&mut self, at: u64) -> Result<Option<(u64, u64)>> {
+        let Some(h) = self.header_at(at)? else {
+            return Ok(None);
+        };
+        if h.flags != FLAG_SYNC_MARK || !h.is_sane() || h.record_len() > self.len - at {
+            return Ok(None);
+        }
+        let len = h.record_len() as usize;
+        let s = self.load(at, len)?;
+        let Ok(rec) = record::decode(&self.buf[s..s + len]) else {
+            return Ok(None);
+        };
+        let mut claim = [0u8; 8];
+        claim.copy_from_slice(rec.value);
+        Ok(Some((len as u64, u64::from_le_bytes(claim))))
+    }
+
     /// Ends the walk with everything from `at` as the tail.
     fn tail(&mut self, at: u64, reason: &'static str) -> Item<'static> {
         self.at = self.len;
@@ -241,7 +335,10 @@ impl<S: Source> Walker<S> {
     /// never held: this is lookahead, and a damaged length could claim
     /// most of the file.
     fn probe(&mut self, at: u64) -> Result<Option<u64>> {
-        let Some(h) = self.header_at(at)?.filter(RecordHeader::is_sane) else {
+        let Some(h) = self
+            .header_at(at)?
+            .filter(|h| h.is_sane() && h.flags & FLAG_IN_BATCH == 0)
+        else {
             return Ok(None);
         };
         let len = h.record_len();
@@ -323,6 +420,24 @@ impl<S: Source> Walker<S> {
         }
         Ok(0)
     }
+}
+
+/// True when `value` (a batch record's value) is one or more whole member
+/// records back to back: each decodes with its checksum, carries
+/// `FLAG_IN_BATCH` and is not itself a batch.
+fn members_are_whole(mut value: &[u8]) -> bool {
+    if value.is_empty() {
+        return false;
+    }
+    while !value.is_empty() {
+        match record::decode(value) {
+            Ok(r) if r.header.flags & FLAG_IN_BATCH != 0 && r.header.flags & FLAG_BATCH == 0 => {
+                value = &value[r.bytes.len()..];
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
