@@ -42,6 +42,9 @@ pub enum CommandError {
     DbIndexOutOfRange,
     /// `ERR string exceeds maximum allowed size (proto-max-bulk-len)`.
     StringTooLong,
+    /// `ERR invalid cursor` (Redis's text for a malformed cursor; also a
+    /// cursor this server does not remember).
+    InvalidCursor,
     /// A Redis error text that has no variant of its own; must include the
     /// error code prefix (e.g. `ERR`, `EXECABORT`).
     Text(String),
@@ -167,6 +170,7 @@ impl fmt::Display for CommandError {
             CommandError::StringTooLong => {
                 f.write_str("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
             }
+            CommandError::InvalidCursor => f.write_str("ERR invalid cursor"),
             CommandError::Text(t) => f.write_str(t),
             CommandError::Engine(e) => engine_error_text(e, f),
         }

@@ -5,6 +5,7 @@ pub mod cmd;
 pub mod codec;
 pub mod config;
 pub mod connection;
+pub mod cursors;
 pub mod db;
 pub mod durability;
 pub mod error;

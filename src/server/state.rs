@@ -1,5 +1,5 @@
 //! Shared server state (`ServerState`: db, runtime config, counters,
-//! connected clients, shutdown signal) and per-connection state
+//! connected clients, SCAN cursors, shutdown signal) and per-connection state
 //! (`ConnState`: protocol, auth, MULTI queue, WATCH marks).
 
 use std::collections::HashMap;
@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use crate::engine::SyncTicket;
 use crate::server::config::Config;
+use crate::server::cursors::{CursorStore, Limits};
 use crate::server::db::{Db, WatchMark};
 
 /// Counters reported by INFO stats.
@@ -145,6 +146,8 @@ pub struct ServerState {
     pub port: u16,
     /// Group-commit waiter for `appendfsync always`, started on first use.
     pub durability: std::sync::OnceLock<crate::server::durability::DurabilityWaiter>,
+    /// SCAN cursors: id -> resume position, a quota per connection.
+    pub cursors: CursorStore,
 }
 
 impl ServerState {
@@ -166,6 +169,7 @@ impl ServerState {
             shutdown,
             port,
             durability: std::sync::OnceLock::new(),
+            cursors: CursorStore::new(rand::random(), Limits::DEFAULT),
         })
     }
 
@@ -203,11 +207,13 @@ impl ServerState {
         info
     }
 
-    /// Removes a connection from the registry.
+    /// Removes a connection from the registry; its SCAN cursors stay
+    /// usable from other connections (under the orphans' bound).
     pub fn unregister(&self, id: u64) {
         if let Ok(mut c) = self.clients.lock() {
             c.remove(&id);
         }
+        self.cursors.release(id);
     }
 
     /// Asks the server to stop.

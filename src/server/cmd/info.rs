@@ -214,6 +214,9 @@ fn section(out: &mut String, name: &str, ctx: &Ctx<'_>, now_ms: u64) {
             field(out, "keyspace_misses", s.misses.load(Ordering::Relaxed));
             field(out, "pubsub_channels", 0);
             field(out, "pubsub_patterns", 0);
+            let (cursors, cursor_bytes) = server.cursors.usage();
+            field(out, "slowpoke_scan_cursors", cursors);
+            field(out, "slowpoke_scan_cursor_bytes", cursor_bytes);
         }
         "replication" => {
             out.push_str("# Replication\r\n");

@@ -2,7 +2,7 @@
 //! (the ordered range query Redis lacks). Matching is `glob`'s port of
 //! Redis's matcher; walking is `Engine::walk_page` over the ordered index.
 //! This file owns the command table, the bounded walks every command uses,
-//! SCAN's cursor table, SCAN and KEYS; `random` owns RANDOMKEY's sampler
+//! SCAN and KEYS; `random` owns RANDOMKEY's sampler
 //! and `keyrange` KEYRANGE's parsing.
 //!
 //! Invariants:
@@ -10,18 +10,17 @@
 //!   longer walk (KEYS, a big COUNT, KEYRANGE) resumes after the last key
 //!   it saw, so writers interleave between slices.
 //! - A SCAN cursor is a decimal integer naming the last index entry the
-//!   previous call visited (kept in a bounded, process-wide table), so a
-//!   walk resumes by key, not by position: every key present for a whole
-//!   iteration is returned exactly once, in byte order, however the
-//!   keyspace changes around it.
+//!   previous call visited (kept in `ServerState::cursors`, a quota per
+//!   connection, see `server::cursors`), so a walk resumes by key, not by
+//!   position: every key present for a whole iteration is returned exactly
+//!   once, in byte order, however the keyspace changes around it.
 //! - A pattern with a literal prefix (`user:42:*`) seeks to that prefix and
 //!   stops at `prefix_end`; the other keys are never visited.
 //! - Expired keys never appear. Inside MULTI/EXEC the walk sees the
 //!   transaction's own writes (`Keyspace::pending_writes`).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::BTreeSet;
 use std::ops::Bound;
-use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 
@@ -263,92 +262,8 @@ pub fn scan_page(
 }
 
 // ---------------------------------------------------------------------
-// SCAN cursors
+// SCAN
 // ---------------------------------------------------------------------
-
-/// Cursors remembered at most (the oldest is forgotten first).
-const MAX_CURSORS: usize = 100_000;
-/// Key bytes remembered at most across all cursors.
-const MAX_CURSOR_BYTES: usize = 64 << 20;
-/// Cursor ids stay below 2^53 so that clients that parse them as a
-/// JavaScript number or a signed 64-bit integer keep them exact.
-const CURSOR_MASK: u64 = (1 << 53) - 1;
-
-/// Server-wide table: cursor id -> last index entry visited. Ids come from
-/// a counter pushed through a keyed bijection of the 53-bit space, so they
-/// are never reused within a process, hard to guess, and an id from an
-/// earlier process is very unlikely to name a live entry.
-struct Cursors {
-    last: HashMap<u64, Box<[u8]>>,
-    order: VecDeque<u64>,
-    bytes: usize,
-    counter: u64,
-    salt: u64,
-}
-
-impl Cursors {
-    fn new(salt: u64) -> Self {
-        Cursors {
-            last: HashMap::new(),
-            order: VecDeque::new(),
-            bytes: 0,
-            counter: 0,
-            salt,
-        }
-    }
-
-    /// A bijection of 0..2^53 (xor, odd multiplications and xor-shifts,
-    /// all invertible modulo 2^53).
-    fn scramble(&self, x: u64) -> u64 {
-        let mut x = (x ^ self.salt) & CURSOR_MASK;
-        x = x.wrapping_mul(0x9e37_79b9_7f4a_7c15) & CURSOR_MASK;
-        x ^= x >> 29;
-        x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9) & CURSOR_MASK;
-        x ^= x >> 31;
-        x
-    }
-
-    /// Remembers `last` under a fresh nonzero id.
-    fn issue(&mut self, last: Vec<u8>) -> u64 {
-        let id = loop {
-            self.counter += 1;
-            let id = self.scramble(self.counter);
-            if id != 0 {
-                break id;
-            }
-        };
-        self.bytes += last.len();
-        self.last.insert(id, last.into_boxed_slice());
-        self.order.push_back(id);
-        while self.order.len() > MAX_CURSORS
-            || (self.bytes > MAX_CURSOR_BYTES && self.order.len() > 1)
-        {
-            let Some(old) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(k) = self.last.remove(&old) {
-                self.bytes -= k.len();
-            }
-        }
-        id
-    }
-
-    fn get(&self, id: u64) -> Option<Vec<u8>> {
-        self.last.get(&id).map(|k| k.to_vec())
-    }
-}
-
-fn cursors() -> MutexGuard<'static, Cursors> {
-    static TABLE: OnceLock<Mutex<Cursors>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| Mutex::new(Cursors::new(rand::random())))
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-}
-
-fn invalid_cursor() -> CommandError {
-    CommandError::text("ERR invalid cursor")
-}
 
 /// Parses a cursor as Redis does (`strtoul` of a C string: optional sign,
 /// decimal digits, nothing else up to the first NUL; the empty string is 0).
@@ -363,12 +278,12 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
         return Ok(0);
     }
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid_cursor());
+        return Err(CommandError::InvalidCursor);
     }
     let v: u64 = std::str::from_utf8(digits)
         .ok()
         .and_then(|s| s.parse().ok())
-        .ok_or_else(invalid_cursor)?;
+        .ok_or(CommandError::InvalidCursor)?;
     // A negative cursor wraps in Redis; it can never be one we issued.
     Ok(if negative && v != 0 { u64::MAX } else { v })
 }
@@ -376,8 +291,10 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
 ///
 /// Cursor 0 starts; any other cursor must be one this server issued and
-/// still remembers, else `ERR invalid cursor` (Redis's text for a
-/// malformed cursor): an unknown cursor never silently restarts or skips.
+/// still remembers (`ServerState::cursors`, on any connection), else
+/// `ERR invalid cursor` (Redis's text for a malformed cursor): an unknown
+/// cursor never silently restarts or skips. The cursor returned belongs to
+/// this connection's quota.
 /// COUNT (default 10) bounds the index entries visited by this call, so a
 /// sparse MATCH returns fewer keys but always advances.
 fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
@@ -406,14 +323,22 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CommandError> {
     }
     let after = match cursor {
         0 => None,
-        id => Some(cursors().get(id).ok_or_else(invalid_cursor)?),
+        id => Some(
+            ctx.server
+                .cursors
+                .get(id)
+                .ok_or(CommandError::InvalidCursor)?,
+        ),
     };
     // Every key is a string: another TYPE can match nothing, ever.
     if !type_string {
         return Ok(scan_reply(0, Vec::new()));
     }
     let page = scan_page(&*ctx.ks, after.as_deref(), pattern.as_deref(), count);
-    let next = page.resume.map_or(0, |last| cursors().issue(last));
+    let owner = ctx.conn.info.id;
+    let next = page
+        .resume
+        .map_or(0, |last| ctx.server.cursors.issue(owner, last));
     Ok(scan_reply(next, page.keys))
 }
 
@@ -574,46 +499,6 @@ mod tests {
             pivots[1],
             format!("k{:05}", random::PIVOT_STEP).into_bytes()
         );
-    }
-
-    #[test]
-    fn cursor_ids_are_unique_nonzero_and_below_2_pow_53() {
-        let mut t = Cursors::new(0x1234_5678_9abc_def0);
-        let mut seen = std::collections::HashSet::new();
-        for n in 0..50_000u32 {
-            let id = t.issue(n.to_be_bytes().to_vec());
-            assert!(id != 0 && id <= CURSOR_MASK);
-            assert!(seen.insert(id), "id reused");
-        }
-        // Consecutive ids are not consecutive numbers.
-        let a = t.issue(b"a".to_vec());
-        let b = t.issue(b"b".to_vec());
-        assert!(a.abs_diff(b) > 1);
-    }
-
-    #[test]
-    fn cursor_table_forgets_the_oldest_first() {
-        let mut t = Cursors::new(7);
-        let first = t.issue(b"first".to_vec());
-        assert_eq!(t.get(first).as_deref(), Some(&b"first"[..]));
-        for n in 0..MAX_CURSORS {
-            t.issue(n.to_be_bytes().to_vec());
-        }
-        assert_eq!(t.get(first), None);
-        assert_eq!(t.last.len(), MAX_CURSORS);
-        assert_eq!(t.order.len(), MAX_CURSORS);
-    }
-
-    #[test]
-    fn cursor_table_bounds_bytes_but_keeps_the_newest() {
-        let mut t = Cursors::new(7);
-        let a = t.issue(vec![0; MAX_CURSOR_BYTES / 2 + 1]);
-        let b = t.issue(vec![1; MAX_CURSOR_BYTES / 2 + 1]);
-        assert_eq!(t.get(a), None);
-        assert!(t.get(b).is_some());
-        let huge = t.issue(vec![2; MAX_CURSOR_BYTES + 1]);
-        assert!(t.get(huge).is_some());
-        assert_eq!(t.bytes, MAX_CURSOR_BYTES + 1);
     }
 
     #[test]
