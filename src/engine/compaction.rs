@@ -31,18 +31,25 @@ use super::keydir::FileUsage;
 use super::record::{self, RecordHeader};
 use super::{dir, mutex, read_lock, scan, write_lock, Shared};
 
-/// A step after which a test can make compaction fail (as if the process
-/// died there).
+/// A compaction step a test can make fail (`Options::compaction_failpoint`):
+/// the operation named fails once, with an injected I/O error, and
+/// compaction handles the failure as it would a real one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// After the new data file is written and synced.
-    AfterWrite,
-    /// After the new hint file is written and synced.
-    AfterHint,
-    /// After the new data file replaced the old one.
-    AfterRename,
-    /// After the hint replaced the old hint, before the index moves.
-    BeforeSwap,
+    /// Syncing the new data file.
+    DataSync,
+    /// Finishing (syncing) the new hint.
+    HintSync,
+    /// Opening the new data file (as when out of descriptors).
+    Open,
+    /// Renaming the new data file over the old one.
+    Rename,
+    /// Renaming the new hint over the old one.
+    HintRename,
+    /// Removing a data file left with nothing to keep.
+    Remove,
+    /// Syncing the directory after a rename or a removal.
+    DirSync,
 }
 
 /// Keys moved per index-lock hold.
@@ -281,26 +288,29 @@ impl Shared {
             discard(&[&data_tmp, &hint_tmp]);
             return self.remove_empty(&old);
         }
-        if let Err(e) = data.finish() {
+        if let Err(e) = self.fail_at(Step::DataSync).and_then(|()| data.finish()) {
             drop(hint);
             discard(&[&data_tmp, &hint_tmp]);
             return Err(e);
         }
-        self.fail_at(Step::AfterWrite)?;
-        if let Err(e) = hint.finish(new_len) {
+        if let Err(e) = self
+            .fail_at(Step::HintSync)
+            .and_then(|()| hint.finish(new_len))
+        {
             discard(&[&data_tmp, &hint_tmp]);
             return Err(e);
         }
-        self.fail_at(Step::AfterHint)?;
         let data_path = self.dir.join(data_file_name(old.order));
         let hint_path = self.dir.join(hint_file_name(old.order));
+        self.fail_at(Step::Rename)?;
         std::fs::rename(&data_tmp, &data_path).map_err(|e| Error::io(&data_path, e))?;
-        self.fail_at(Step::AfterRename)?;
+        self.fail_at(Step::HintRename)?;
         std::fs::rename(&hint_tmp, &hint_path).map_err(|e| Error::io(&hint_path, e))?;
+        self.fail_at(Step::DirSync)?;
         dir::sync_dir(&self.dir)?;
-        self.fail_at(Step::BeforeSwap)?;
 
         let new_handle = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        self.fail_at(Step::Open)?;
         let new_file = Arc::new(DataFile::open(
             &self.dir, old.order, new_handle, generation,
         )?);
@@ -435,7 +445,9 @@ impl Shared {
             }
             _ => {}
         }
+        self.fail_at(Step::Remove)?;
         std::fs::remove_file(&old.path).map_err(|e| Error::io(&old.path, e))?;
+        self.fail_at(Step::DirSync)?;
         dir::sync_dir(&self.dir)?;
         write_lock(&self.keydir).usage.remove(&old.handle);
         mutex(&self.retired).push((Instant::now(), old.handle));
@@ -446,8 +458,11 @@ impl Shared {
         Ok(Outcome::Compacted(reclaimed))
     }
 
+    /// The injected failure of `step`, the first time it is reached.
     fn fail_at(&self, step: Step) -> Result<()> {
-        if self.failpoint == Some(step) {
+        let mut failpoint = mutex(&self.failpoint);
+        if *failpoint == Some(step) {
+            *failpoint = None;
             return Err(injected(step));
         }
         Ok(())

@@ -67,7 +67,7 @@ pub struct Options {
     /// How often background compaction looks for work (None = never;
     /// `compact` and `request_compaction` still work on demand).
     pub compaction_interval: Option<Duration>,
-    /// Tests: make compaction fail after this step.
+    /// Tests: make this step of compaction fail, once.
     pub compaction_failpoint: Option<CompactionStep>,
     /// Runs a read that must wait for the disk (the record is not in the
     /// page cache). The server passes tokio's `block_in_place` so a slow
@@ -174,7 +174,8 @@ struct Shared {
     avg_ttl_ms: AtomicU64,
     compaction_threshold: f64,
     compaction_rate: u64,
-    failpoint: Option<CompactionStep>,
+    /// Taken when it fires.
+    failpoint: Mutex<Option<CompactionStep>>,
     /// Held by compaction, hint writing and `clear`.
     compact_lock: Mutex<()>,
     /// Sealed files that still need a hint.
@@ -355,7 +356,7 @@ impl Engine {
             avg_ttl_ms: AtomicU64::new(0),
             compaction_threshold: options.compaction_threshold,
             compaction_rate: options.compaction_rate,
-            failpoint: options.compaction_failpoint,
+            failpoint: Mutex::new(options.compaction_failpoint),
             compact_lock: Mutex::new(()),
             needs_hint: Mutex::new(needs_hint),
             retired: Mutex::new(Vec::new()),
@@ -751,6 +752,11 @@ impl Engine {
         }
         self.shared.drop_retired(true);
         Ok(total)
+    }
+
+    /// Tests: the injected compaction failure, until it has fired.
+    pub fn compaction_failpoint(&self) -> Option<CompactionStep> {
+        *mutex(&self.shared.failpoint)
     }
 
     /// Forces every written record to stable storage.
