@@ -733,8 +733,12 @@ impl Engine {
     /// space, now, on this thread. Returns bytes reclaimed.
     ///
     /// # Errors
-    /// I/O errors, or an injected failure in tests.
+    /// I/O errors, or an injected failure in tests; `Error::Poisoned`
+    /// once writes are refused (a poisoned store rewrites nothing).
     pub fn compact(&self) -> Result<u64> {
+        if let Some(why) = self.shared.sync.failure() {
+            return Err(Error::Poisoned(why));
+        }
         {
             let mut w = mutex(&self.shared.writer);
             if w.len > FILE_HEADER_LEN as u64 {
