@@ -437,7 +437,10 @@ impl Engine {
     /// fails its checksum.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         match self.meta(key) {
-            Some(loc) => self.shared.read_value(key, &loc).map(Some),
+            Some(loc) => Ok(self
+                .shared
+                .read_value(key, &loc, self.now_ms())?
+                .map(|(v, _)| v)),
             None => Ok(None),
         }
     }
@@ -445,7 +448,7 @@ impl Engine {
     /// The value and its location (expiry) in one call.
     pub fn get_with_meta(&self, key: &[u8]) -> Result<Option<(Bytes, Location)>> {
         match self.meta(key) {
-            Some(loc) => Ok(Some((self.shared.read_value(key, &loc)?, loc))),
+            Some(loc) => self.shared.read_value(key, &loc, self.now_ms()),
             None => Ok(None),
         }
     }
@@ -874,19 +877,30 @@ fn start_background(
 }
 
 impl Shared {
-    fn read_value(&self, key: &[u8], loc: &Location) -> Result<Bytes> {
+    /// The value at `loc`, which `key` had in the index a moment ago; None
+    /// if the key has gone since. Where its file is no longer open (FLUSHALL
+    /// deleted it, or compaction replaced it and closed it), the key is
+    /// looked up again: gone or expired is None, moved is read at its new
+    /// place (expiry judged at `now`). With the location it was read at.
+    fn read_value(
+        &self,
+        key: &[u8],
+        loc: &Location,
+        now: u64,
+    ) -> Result<Option<(Bytes, Location)>> {
         let found = read_lock(&self.files).get(&loc.file).cloned();
         let (file, loc) = match found {
             Some(f) => (f, *loc),
             None => {
-                // Compaction moved the key after we looked it up: look again
-                // (under the index lock, so the file cannot move meanwhile).
+                // Look again under the index lock, so the file cannot go
+                // meanwhile: an index entry only names an open file.
                 let kd = read_lock(&self.keydir);
-                let fresh = kd.index.get(key).ok_or(Error::Corrupt {
-                    file: loc.file,
-                    offset: u64::from(loc.offset),
-                    reason: "index points at a missing data file",
-                })?;
+                let Some(fresh) = kd.index.get(key) else {
+                    return Ok(None);
+                };
+                if expiry::is_expired(&fresh, now) {
+                    return Ok(None);
+                }
                 let f = read_lock(&self.files)
                     .get(&fresh.file)
                     .cloned()
@@ -898,7 +912,6 @@ impl Shared {
                 (f, fresh)
             }
         };
-        let loc = &loc;
         let value_start = REC_HEADER_LEN + key.len();
         let mut buf = vec![0u8; value_start + loc.value_len as usize];
         self.read_record(&file, &mut buf, u64::from(loc.offset))?;
@@ -911,7 +924,7 @@ impl Shared {
         if rec.key != key {
             return Err(corrupt("record holds a different key than the index"));
         }
-        Ok(Bytes::from(buf).slice(value_start..))
+        Ok(Some((Bytes::from(buf).slice(value_start..), loc)))
     }
 
     /// Reads a whole record: first from the page cache without blocking
@@ -1108,7 +1121,7 @@ impl Txn<'_> {
             let value = Bytes::copy_from_slice(&self.batch[start..start + loc.value_len as usize]);
             return Ok(Some((value, loc)));
         }
-        Ok(Some((self.shared.read_value(key, &loc)?, loc)))
+        self.shared.read_value(key, &loc, self.now)
     }
 
     /// True when `key` is live.
