@@ -8,6 +8,11 @@
 //! recovery applies it at the same position and a stale copy can never
 //! override a newer write; a crash at any step leaves either the old or the
 //! new file, both complete (leftover `.compact` files are removed on open).
+//! In a process that goes on, the data file's rename is the point of no
+//! return: everything that can fail (syncs, opening the new file) comes
+//! before it and abandons the compaction; after it the index always moves
+//! to the new file. A failed hint rename only costs the hint (written
+//! again later); a failed directory fsync poisons the store.
 //!
 //! The index moves keys to the new file only where they still point at the
 //! record that was copied (a write during compaction wins), in short
@@ -31,18 +36,25 @@ use super::keydir::FileUsage;
 use super::record::{self, RecordHeader};
 use super::{dir, mutex, read_lock, scan, write_lock, Shared};
 
-/// A step after which a test can make compaction fail (as if the process
-/// died there).
+/// A compaction step a test can make fail (`Options::compaction_failpoint`):
+/// the operation named fails once, with an injected I/O error, and
+/// compaction handles the failure as it would a real one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// After the new data file is written and synced.
-    AfterWrite,
-    /// After the new hint file is written and synced.
-    AfterHint,
-    /// After the new data file replaced the old one.
-    AfterRename,
-    /// After the hint replaced the old hint, before the index moves.
-    BeforeSwap,
+    /// Syncing the new data file.
+    DataSync,
+    /// Finishing (syncing) the new hint.
+    HintSync,
+    /// Opening the new data file (as when out of descriptors).
+    Open,
+    /// Renaming the new data file over the old one.
+    Rename,
+    /// Renaming the new hint over the old one.
+    HintRename,
+    /// Removing a data file left with nothing to keep.
+    Remove,
+    /// Syncing the directory after a rename or a removal.
+    DirSync,
 }
 
 /// Keys moved per index-lock hold.
@@ -281,29 +293,48 @@ impl Shared {
             discard(&[&data_tmp, &hint_tmp]);
             return self.remove_empty(&old);
         }
-        if let Err(e) = data.finish() {
-            drop(hint);
-            discard(&[&data_tmp, &hint_tmp]);
-            return Err(e);
-        }
-        self.fail_at(Step::AfterWrite)?;
-        if let Err(e) = hint.finish(new_len) {
-            discard(&[&data_tmp, &hint_tmp]);
-            return Err(e);
-        }
-        self.fail_at(Step::AfterHint)?;
         let data_path = self.dir.join(data_file_name(old.order));
         let hint_path = self.dir.join(hint_file_name(old.order));
-        std::fs::rename(&data_tmp, &data_path).map_err(|e| Error::io(&data_path, e))?;
-        self.fail_at(Step::AfterRename)?;
-        std::fs::rename(&hint_tmp, &hint_path).map_err(|e| Error::io(&hint_path, e))?;
-        dir::sync_dir(&self.dir)?;
-        self.fail_at(Step::BeforeSwap)?;
-
         let new_handle = self.next_handle.fetch_add(1, Ordering::Relaxed);
-        let new_file = Arc::new(DataFile::open(
-            &self.dir, old.order, new_handle, generation,
-        )?);
+        // Whatever can fail comes before the data file's rename, the point
+        // of no return: the new file is even opened under its temporary
+        // name, so that once it has replaced the old one the index always
+        // follows it (a failure after that would leave the index on offsets
+        // of a replaced file, and the next attempt would walk the new file
+        // as if it were the old one).
+        let prepared = self
+            .fail_at(Step::DataSync)
+            .and_then(|()| data.finish())
+            .and_then(|()| self.fail_at(Step::HintSync))
+            .and_then(|()| hint.finish(new_len))
+            .and_then(|()| self.fail_at(Step::Open))
+            .and_then(|()| {
+                DataFile::open_renamed(&data_tmp, &self.dir, old.order, new_handle, generation)
+            })
+            .and_then(|f| {
+                self.fail_at(Step::Rename)?;
+                std::fs::rename(&data_tmp, &data_path).map_err(|e| Error::io(&data_path, e))?;
+                Ok(f)
+            });
+        let new_file = match prepared {
+            Ok(f) => Arc::new(f),
+            Err(e) => {
+                discard(&[&data_tmp, &hint_tmp]);
+                return Err(e);
+            }
+        };
+        // The hint is optional: without it the stale one is rejected on
+        // open (its generation is the old file's) and a new one is written
+        // later.
+        let hinted = self.fail_at(Step::HintRename).and_then(|()| {
+            std::fs::rename(&hint_tmp, &hint_path).map_err(|e| Error::io(&hint_path, e))
+        });
+        if let Err(e) = &hinted {
+            tracing::warn!(error = %e, "could not install a compacted file's hint; will write it again");
+            discard(&[&hint_tmp]);
+        }
+        let synced = self.sync_dir_or_poison();
+
         write_lock(&self.files).insert(new_handle, new_file);
         write_lock(&self.keydir).usage.insert(
             new_handle,
@@ -339,11 +370,14 @@ impl Shared {
         }
         write_lock(&self.keydir).usage.remove(&handle);
         mutex(&self.retired).push((Instant::now(), handle));
+        if hinted.is_err() {
+            mutex(&self.needs_hint).push(new_handle);
+        }
         self.compactions.fetch_add(1, Ordering::Relaxed);
         let reclaimed = old_len.saturating_sub(new_len);
         self.reclaimed.fetch_add(reclaimed, Ordering::Relaxed);
         tracing::info!(file = %old.path.display(), before = old_len, after = new_len, "compacted data file");
-        Ok(Outcome::Compacted(reclaimed))
+        synced.map(|()| Outcome::Compacted(reclaimed))
     }
 
     /// Walks `old` and streams what is still needed to the new data file
@@ -451,19 +485,44 @@ impl Shared {
             }
             _ => {}
         }
-        std::fs::remove_file(&old.path).map_err(|e| Error::io(&old.path, e))?;
-        dir::sync_dir(&self.dir)?;
+        self.fail_at(Step::Remove)
+            .and_then(|()| std::fs::remove_file(&old.path).map_err(|e| Error::io(&old.path, e)))?;
+        // Gone from the directory: the accounting follows whatever fails
+        // next, or the file would stay a candidate that cannot be opened.
         write_lock(&self.keydir).usage.remove(&old.handle);
         mutex(&self.retired).push((Instant::now(), old.handle));
         self.compactions.fetch_add(1, Ordering::Relaxed);
         let reclaimed = old.size().unwrap_or(0);
         self.reclaimed.fetch_add(reclaimed, Ordering::Relaxed);
         tracing::info!(file = %old.path.display(), "removed a data file with nothing live left");
-        Ok(Outcome::Compacted(reclaimed))
+        self.sync_dir_or_poison()
+            .map(|()| Outcome::Compacted(reclaimed))
     }
 
+    /// Syncs the directory after a compaction changed it. A failure
+    /// poisons the store (writes refused until it is reopened): the
+    /// change may not be durable, and an fsync that failed is not retried
+    /// because the kernel may have dropped what it could not write and
+    /// report the next one clean. A removed file that came back after a
+    /// crash could revive keys whose tombstones later compactions dropped
+    /// (they keep markers only while an older file exists).
+    fn sync_dir_or_poison(&self) -> Result<()> {
+        let synced = self
+            .fail_at(Step::DirSync)
+            .and_then(|()| dir::sync_dir(&self.dir));
+        if let Err(e) = &synced {
+            self.sync.poison(format!(
+                "could not sync the directory after a compaction: {e}"
+            ));
+        }
+        synced
+    }
+
+    /// The injected failure of `step`, the first time it is reached.
     fn fail_at(&self, step: Step) -> Result<()> {
-        if self.failpoint == Some(step) {
+        let mut failpoint = mutex(&self.failpoint);
+        if *failpoint == Some(step) {
+            *failpoint = None;
             return Err(injected(step));
         }
         Ok(())
@@ -564,6 +623,12 @@ impl Shared {
     /// One background tick: retire, write missing hints, compact.
     pub(super) fn compaction_tick(&self) {
         self.drop_retired(false);
+        if self.sync.failure().is_some() {
+            // A poisoned store rewrites nothing until it is reopened.
+            self.compact_requested.store(false, Ordering::Release);
+            self.compaction_running.store(false, Ordering::Release);
+            return;
+        }
         let pending: Vec<u32> = std::mem::take(&mut *mutex(&self.needs_hint));
         for h in pending {
             if let Err(e) = self.write_hint(h) {

@@ -95,6 +95,31 @@ impl DataFile {
         })
     }
 
+    /// Opens the file at `at` (a compaction's output under its temporary
+    /// name) as data file `order` of `dir`, the name it is about to be
+    /// renamed to: opened before the rename, so that nothing after it can
+    /// fail (see `compaction.rs`).
+    pub fn open_renamed(
+        at: &Path,
+        dir: &Path,
+        order: u32,
+        handle: u32,
+        generation: u32,
+    ) -> Result<DataFile> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(at)
+            .map_err(|e| Error::io(at, e))?;
+        Ok(DataFile {
+            handle,
+            order,
+            generation,
+            path: dir.join(data_file_name(order)),
+            file,
+        })
+    }
+
     /// Checks the file header given the file's first bytes; returns the
     /// compaction generation.
     pub fn check_header(path: &Path, bytes: &[u8]) -> Result<u32> {

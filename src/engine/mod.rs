@@ -68,7 +68,7 @@ pub struct Options {
     /// How often background compaction looks for work (None = never;
     /// `compact` and `request_compaction` still work on demand).
     pub compaction_interval: Option<Duration>,
-    /// Tests: make compaction fail after this step.
+    /// Tests: make this step of compaction fail, once.
     pub compaction_failpoint: Option<CompactionStep>,
     /// Runs a read that must wait for the disk (the record is not in the
     /// page cache). The server passes tokio's `block_in_place` so a slow
@@ -175,7 +175,8 @@ struct Shared {
     avg_ttl_ms: AtomicU64,
     compaction_threshold: f64,
     compaction_rate: u64,
-    failpoint: Option<CompactionStep>,
+    /// Taken when it fires.
+    failpoint: Mutex<Option<CompactionStep>>,
     /// Held by compaction, hint writing and `clear`.
     compact_lock: Mutex<()>,
     /// Sealed files that still need a hint.
@@ -359,7 +360,7 @@ impl Engine {
             avg_ttl_ms: AtomicU64::new(0),
             compaction_threshold: options.compaction_threshold,
             compaction_rate: options.compaction_rate,
-            failpoint: options.compaction_failpoint,
+            failpoint: Mutex::new(options.compaction_failpoint),
             compact_lock: Mutex::new(()),
             needs_hint: Mutex::new(needs_hint),
             retired: Mutex::new(Vec::new()),
@@ -440,7 +441,10 @@ impl Engine {
     /// fails its checksum.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         match self.meta(key) {
-            Some(loc) => self.shared.read_value(key, &loc).map(Some),
+            Some(loc) => Ok(self
+                .shared
+                .read_value(key, &loc, self.now_ms())?
+                .map(|(v, _)| v)),
             None => Ok(None),
         }
     }
@@ -448,7 +452,7 @@ impl Engine {
     /// The value and its location (expiry) in one call.
     pub fn get_with_meta(&self, key: &[u8]) -> Result<Option<(Bytes, Location)>> {
         match self.meta(key) {
-            Some(loc) => Ok(Some((self.shared.read_value(key, &loc)?, loc))),
+            Some(loc) => self.shared.read_value(key, &loc, self.now_ms()),
             None => Ok(None),
         }
     }
@@ -736,8 +740,12 @@ impl Engine {
     /// space, now, on this thread. Returns bytes reclaimed.
     ///
     /// # Errors
-    /// I/O errors, or an injected failure in tests.
+    /// I/O errors, or an injected failure in tests; `Error::Poisoned`
+    /// once writes are refused (a poisoned store rewrites nothing).
     pub fn compact(&self) -> Result<u64> {
+        if let Some(why) = self.shared.sync.failure() {
+            return Err(Error::Poisoned(why));
+        }
         {
             let mut w = mutex(&self.shared.writer);
             if w.len > FILE_HEADER_LEN as u64 {
@@ -755,6 +763,11 @@ impl Engine {
         }
         self.shared.drop_retired(true);
         Ok(total)
+    }
+
+    /// Tests: the injected compaction failure, until it has fired.
+    pub fn compaction_failpoint(&self) -> Option<CompactionStep> {
+        *mutex(&self.shared.failpoint)
     }
 
     /// Forces every written record to stable storage.
@@ -868,19 +881,30 @@ fn start_background(
 }
 
 impl Shared {
-    fn read_value(&self, key: &[u8], loc: &Location) -> Result<Bytes> {
+    /// The value at `loc`, which `key` had in the index a moment ago; None
+    /// if the key has gone since. Where its file is no longer open (FLUSHALL
+    /// deleted it, or compaction replaced it and closed it), the key is
+    /// looked up again: gone or expired is None, moved is read at its new
+    /// place (expiry judged at `now`). With the location it was read at.
+    fn read_value(
+        &self,
+        key: &[u8],
+        loc: &Location,
+        now: u64,
+    ) -> Result<Option<(Bytes, Location)>> {
         let found = read_lock(&self.files).get(&loc.file).cloned();
         let (file, loc) = match found {
             Some(f) => (f, *loc),
             None => {
-                // Compaction moved the key after we looked it up: look again
-                // (under the index lock, so the file cannot move meanwhile).
+                // Look again under the index lock, so the file cannot go
+                // meanwhile: an index entry only names an open file.
                 let kd = read_lock(&self.keydir);
-                let fresh = kd.index.get(key).ok_or(Error::Corrupt {
-                    file: loc.file,
-                    offset: u64::from(loc.offset),
-                    reason: "index points at a missing data file",
-                })?;
+                let Some(fresh) = kd.index.get(key) else {
+                    return Ok(None);
+                };
+                if expiry::is_expired(&fresh, now) {
+                    return Ok(None);
+                }
                 let f = read_lock(&self.files)
                     .get(&fresh.file)
                     .cloned()
@@ -892,7 +916,6 @@ impl Shared {
                 (f, fresh)
             }
         };
-        let loc = &loc;
         let value_start = REC_HEADER_LEN + key.len();
         let mut buf = vec![0u8; value_start + loc.value_len as usize];
         self.read_record(&file, &mut buf, u64::from(loc.offset))?;
@@ -905,7 +928,7 @@ impl Shared {
         if rec.key != key {
             return Err(corrupt("record holds a different key than the index"));
         }
-        Ok(Bytes::from(buf).slice(value_start..))
+        Ok(Some((Bytes::from(buf).slice(value_start..), loc)))
     }
 
     /// Reads a whole record: first from the page cache without blocking
@@ -1100,7 +1123,7 @@ impl Txn<'_> {
                 Bytes::copy_from_slice(&self.batch.bytes()[start..start + loc.value_len as usize]);
             return Ok(Some((value, loc)));
         }
-        Ok(Some((self.shared.read_value(key, &loc)?, loc)))
+        self.shared.read_value(key, &loc, self.now)
     }
 
     /// True when `key` is live.
