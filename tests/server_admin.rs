@@ -622,3 +622,58 @@ fn maxclients_refuses_the_extra_connection() {
     let mut d = s.raw();
     assert_eq!(d.cmd(&[b"PING"]), b"+PONG\r\n");
 }
+
+/// Every field of redis-server 7.0.15's `INFO persistence` (AOF on), in
+/// its order; Slowpoke's own `slowpoke_*` and `appendfsync` may sit between.
+const REDIS_PERSISTENCE_FIELDS: &[&str] = &[
+    "loading",
+    "async_loading",
+    "current_cow_peak",
+    "current_cow_size",
+    "current_cow_size_age",
+    "current_fork_perc",
+    "current_save_keys_processed",
+    "current_save_keys_total",
+    "rdb_changes_since_last_save",
+    "rdb_bgsave_in_progress",
+    "rdb_last_save_time",
+    "rdb_last_bgsave_status",
+    "rdb_last_bgsave_time_sec",
+    "rdb_current_bgsave_time_sec",
+    "rdb_saves",
+    "rdb_last_cow_size",
+    "rdb_last_load_keys_expired",
+    "rdb_last_load_keys_loaded",
+    "aof_enabled",
+    "aof_rewrite_in_progress",
+    "aof_rewrite_scheduled",
+    "aof_last_rewrite_time_sec",
+    "aof_current_rewrite_time_sec",
+    "aof_last_bgrewrite_status",
+    "aof_rewrites",
+    "aof_rewrites_consecutive_failures",
+    "aof_last_write_status",
+    "aof_last_cow_size",
+    "module_fork_in_progress",
+    "module_fork_last_cow_size",
+    "aof_current_size",
+    "aof_base_size",
+    "aof_pending_rewrite",
+    "aof_buffer_length",
+    "aof_pending_bio_fsync",
+    "aof_delayed_fsync",
+];
+
+#[test]
+fn info_persistence_has_every_redis_field_in_redis_order() {
+    let s = Server::start();
+    let mut r = s.raw();
+    let info = r.cmd_str("INFO persistence");
+    let names: Vec<&str> = info
+        .split("\r\n")
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name))
+        .filter(|n| REDIS_PERSISTENCE_FIELDS.contains(n))
+        .collect();
+    assert_eq!(names, REDIS_PERSISTENCE_FIELDS, "{info}");
+    assert!(info.contains("\r\naof_last_write_status:ok\r\n"), "{info}");
+}

@@ -91,6 +91,8 @@ struct State {
 pub struct SyncState {
     /// Total bytes ever appended (a sequence number, not a file offset).
     written: AtomicU64,
+    /// `State::synced`, readable without the lock (`pending`).
+    synced: AtomicU64,
     state: Mutex<State>,
     done: Condvar,
     /// Number of fsyncs performed (for INFO and benchmarks).
@@ -106,6 +108,7 @@ impl SyncState {
     pub fn new(active: Arc<DataFile>) -> Self {
         SyncState {
             written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
             state: Mutex::new(State {
                 synced: 0,
                 syncing: false,
@@ -118,7 +121,9 @@ impl SyncState {
     }
 
     /// Records that `n` more bytes were appended; returns the new sequence
-    /// number, which `sync_to` takes. Called with the write lock held.
+    /// number, which `sync_to` takes. Called with the write lock held,
+    /// before the records are applied to the index: whoever can see them
+    /// there also sees them counted in `pending`.
     pub fn appended(&self, n: u64) -> u64 {
         self.written.fetch_add(n, Ordering::AcqRel) + n
     }
@@ -126,6 +131,13 @@ impl SyncState {
     /// Bytes appended so far.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Acquire)
+    }
+
+    /// The sequence number to sync to so that everything appended so far
+    /// is durable, or None when it already is. Lock-free.
+    pub fn pending(&self) -> Option<u64> {
+        let written = self.written();
+        (self.synced.load(Ordering::Acquire) < written).then_some(written)
     }
 
     /// The error that poisoned the store, if any.
@@ -147,6 +159,7 @@ impl SyncState {
     pub fn rotated(&self, new: Arc<DataFile>) {
         let mut st = lock(&self.state);
         st.synced = st.synced.max(self.written());
+        self.synced.store(st.synced, Ordering::Release);
         st.active = new;
     }
 
@@ -177,7 +190,10 @@ impl SyncState {
             st = lock(&self.state);
             st.syncing = false;
             match result {
-                Ok(()) => st.synced = st.synced.max(target),
+                Ok(()) => {
+                    st.synced = st.synced.max(target);
+                    self.synced.store(st.synced, Ordering::Release);
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "fsync failed; refusing further writes");
                     st.failed = Some(e.to_string());

@@ -522,6 +522,18 @@ impl Engine {
         }
     }
 
+    /// A ticket for every write appended so far, under `always` (empty
+    /// when they are all durable, or under `everysec` and `no`). Waiting
+    /// for it before showing a client anything read from the store means
+    /// the client can never see a write whose fsync then fails: writes
+    /// are visible in the index before they are durable.
+    pub fn pending_ticket(&self) -> SyncTicket {
+        if self.shared.policy.get() != FsyncPolicy::Always {
+            return SyncTicket(None);
+        }
+        SyncTicket(self.shared.sync.pending())
+    }
+
     /// Live keys within the bounds, in order (or reverse order), at most
     /// `limit`, with their locations. Resume a walk by passing the last key
     /// returned as an excluded bound. Holds the index lock only for this
@@ -995,6 +1007,9 @@ impl Shared {
             }
             return Err(e);
         }
+        // Counted before the index shows the records, so a reader that
+        // sees them also finds them in `Engine::pending_ticket`.
+        let seq = self.sync.appended(len);
         {
             let mut keydir = write_lock(&self.keydir);
             let now = self.clock.now_ms();
@@ -1011,7 +1026,7 @@ impl Shared {
             }
         }
         writer.len = base + len;
-        Ok(Some(self.sync.appended(len)))
+        Ok(Some(seq))
     }
 
     /// Seals the active file (fsync) and starts the next one.

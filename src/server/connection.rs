@@ -1,8 +1,10 @@
 //! One client connection: read bytes, decode every complete command in the
 //! buffer, execute them in order, and send all their replies in one write
-//! (pipelining). Replies of writes go out only after they are durable under
-//! `appendfsync always` (the fsync wait runs on a blocking thread, shared
-//! with other writers by group commit). Limits: a protocol error is replied
+//! (pipelining). Under `appendfsync always` replies go out only once every
+//! write they could reveal is durable (`durability::hold_until_durable`;
+//! the fsync wait runs on a waiter thread, shared with other clients by
+//! group commit); if that fsync fails each reply of the batch becomes the
+//! error and the connection stays open. Limits: a protocol error is replied
 //! and closes the connection; replies are flushed every `FLUSH_AT` bytes so
 //! a batch never buffers unbounded output; a client that stops reading is
 //! disconnected after `STALLED_WRITE`; an idle client after `timeout`.
@@ -22,10 +24,12 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::codec::Decoder;
 
-use crate::engine::SyncTicket;
+use crate::engine::{Error, SyncTicket};
 use crate::server::cmd;
 use crate::server::codec::RespCodec;
 use crate::server::durability::DurabilityWaiter;
+use crate::server::error::CommandError;
+use crate::server::reply::Reply;
 use crate::server::state::{ClientInfo, ConnState, ServerState};
 
 /// Pending output is written out once it passes this size.
@@ -50,7 +54,14 @@ enum End {
     Shutdown,
     Io,
     Stalled,
-    Durability,
+}
+
+/// Rendered replies not yet sent, and how many there are (each one is
+/// replaced by an error if the writes they could reveal are not durable).
+#[derive(Default)]
+struct Output {
+    bytes: BytesMut,
+    replies: usize,
 }
 
 /// Serves one client until it leaves, errs, idles out or the server stops.
@@ -67,7 +78,7 @@ pub async fn serve(
     let mut input = BytesMut::new();
     // Bytes read into `input` since it was allocated.
     let mut input_bytes = 0usize;
-    let mut output = BytesMut::new();
+    let mut output = Output::default();
     let end = loop {
         // Execute every complete command already buffered. Consecutive
         // small-reply writes are grouped (one engine transaction for up to
@@ -109,19 +120,25 @@ pub async fn serve(
                 if end.is_none() {
                     if let Some(e) = error {
                         tracing::debug!(client = info.id, error = %e, "protocol error");
-                        output.extend_from_slice(b"-");
-                        output.extend_from_slice(e.to_string().as_bytes());
-                        output.extend_from_slice(b"\r\n");
-                        end = Some(End::Protocol);
+                        // The replies before it go out first, after their
+                        // durability wait, which cannot turn this into one.
+                        end = Some(
+                            match flush(&mut stream, &server, &mut conn, &mut output).await {
+                                Ok(()) => End::Protocol,
+                                Err(e) => e,
+                            },
+                        );
+                        output.bytes.extend_from_slice(b"-");
+                        output.bytes.extend_from_slice(e.to_string().as_bytes());
+                        output.bytes.extend_from_slice(b"\r\n");
                     }
                 }
                 break;
             }
         }
         // After a failed flush mid-batch, never retry the output: a stalled
-        // client would wait `STALLED_WRITE` twice, and replies to writes
-        // that are not known to be durable must not go out.
-        let flush_failed = matches!(end, Some(End::Stalled | End::Io | End::Durability));
+        // client would wait `STALLED_WRITE` twice.
+        let flush_failed = matches!(end, Some(End::Stalled | End::Io));
         if !flush_failed {
             if let Err(e) = flush(&mut stream, &server, &mut conn, &mut output).await {
                 break e;
@@ -147,8 +164,8 @@ pub async fn serve(
             input = BytesMut::new();
             input_bytes = 0;
         }
-        if output.capacity() > KEEP_IDLE {
-            output = BytesMut::new();
+        if output.bytes.capacity() > KEEP_IDLE {
+            output = Output::default();
         }
         // Wait for data before reserving, so idle clients hold no buffer.
         let read = async {
@@ -194,36 +211,47 @@ async fn run(
     stream: &mut TcpStream,
     server: &Arc<ServerState>,
     conn: &mut ConnState,
-    output: &mut BytesMut,
+    output: &mut Output,
     cmds: &[Vec<Bytes>],
 ) -> Option<End> {
     if cmds.is_empty() {
         return None;
     }
     for reply in cmd::execute_pipeline(server, conn, cmds) {
-        reply.write_to(output, conn.proto);
+        reply.write_to(&mut output.bytes, conn.proto);
+        output.replies += 1;
     }
     if conn.close_after_reply {
         return Some(End::Quit);
     }
-    if output.len() >= FLUSH_AT {
+    if output.bytes.len() >= FLUSH_AT {
         return flush(stream, server, conn, output).await.err();
     }
     None
 }
 
-/// Waits until the batch's writes are durable (if the policy asks), then
-/// writes the pending replies.
+/// Waits until the writes the pending replies could reveal are durable
+/// (if the policy asks), then writes the replies, or, if those writes
+/// cannot be made durable, the error in place of each of them.
 async fn flush(
     stream: &mut TcpStream,
     server: &Arc<ServerState>,
     conn: &mut ConnState,
-    output: &mut BytesMut,
+    out: &mut Output,
 ) -> Result<(), End> {
     let ticket = std::mem::take(&mut conn.pending_sync);
     if !ticket.is_done() {
-        wait_durable(server, ticket).await?;
+        if let Err(e) = wait_durable(server, ticket).await {
+            tracing::debug!(client = conn.info.id, error = %e, "replies withheld");
+            let error = Reply::Error(CommandError::Engine(e).to_string().into());
+            out.bytes.clear();
+            for _ in 0..out.replies {
+                error.write_to(&mut out.bytes, conn.proto);
+            }
+        }
     }
+    out.replies = 0;
+    let output = &mut out.bytes;
     if output.is_empty() {
         return Ok(());
     }
@@ -243,24 +271,17 @@ async fn flush(
     Ok(())
 }
 
-async fn wait_durable(server: &Arc<ServerState>, ticket: SyncTicket) -> Result<(), End> {
-    let durable = match server.durability.get() {
+async fn wait_durable(server: &Arc<ServerState>, ticket: SyncTicket) -> Result<(), Error> {
+    match server.durability.get() {
         Some(w) => w.wait(ticket).await,
         None => match DurabilityWaiter::start(server) {
             Ok(w) => server.durability.get_or_init(|| w).wait(ticket).await,
             Err(_) => {
                 let s = Arc::clone(server);
-                matches!(
-                    tokio::task::spawn_blocking(move || s.db.engine.wait_durable(ticket)).await,
-                    Ok(Ok(()))
-                )
+                tokio::task::spawn_blocking(move || s.db.engine.wait_durable(ticket))
+                    .await
+                    .unwrap_or(Err(Error::Closed))
             }
         },
-    };
-    // Writes not known to be durable are never acknowledged.
-    if durable {
-        Ok(())
-    } else {
-        Err(End::Durability)
     }
 }

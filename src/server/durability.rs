@@ -1,19 +1,38 @@
-//! Waiting for fsync under `appendfsync always` without a thread per
-//! waiting client: connections hand their `SyncTicket` to one waiter
-//! thread with a oneshot to wake them; the thread takes every ticket that
-//! arrived, makes the latest of them durable with one engine sync (group
-//! commit), and answers them all. While it syncs, new tickets queue up and
-//! form the next group.
+//! What a client may be shown, and when. Under `appendfsync always` no
+//! reply may reveal a write before it is durable, neither to its writer
+//! nor to a reader: writes are visible in the index at commit, before their
+//! fsync. `hold_until_durable` is the one rule for that: whoever is about
+//! to show a client something read from the keyspace (a reply; later a
+//! served blocking pop, a pub/sub message, a keyspace notification) calls
+//! it, and the client's next flush waits for the ticket it collects.
+//!
+//! The wait itself runs without a thread per waiting client: connections
+//! hand their `SyncTicket` to one waiter thread with a oneshot to wake
+//! them; the thread takes every ticket that arrived, makes the latest of
+//! them durable with one engine sync (group commit), and answers them all.
+//! While it syncs, new tickets queue up and form the next group.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 
 use tokio::sync::oneshot;
 
-use crate::engine::SyncTicket;
+use crate::engine::{self, Engine, SyncTicket};
 use crate::server::state::ServerState;
 
-type Request = (SyncTicket, oneshot::Sender<bool>);
+/// The outcome sent to a waiter: on error the poison's text, or None when
+/// the engine is closed (an engine error cannot be cloned for every waiter).
+type Outcome = Result<(), Option<String>>;
+type Request = (SyncTicket, oneshot::Sender<Outcome>);
+
+/// Call after reading anything from the keyspace that is going to a client
+/// (before its output is flushed): adds to `pending` a ticket for every
+/// write appended so far, so the flush waits until they are all durable
+/// and, if their fsync fails, sends the error instead. A no-op (and no
+/// wait) under `everysec` and `no`, and when everything is durable already.
+pub fn hold_until_durable(engine: &Engine, pending: &mut SyncTicket) {
+    *pending = pending.merge(engine.pending_ticket());
+}
 
 /// Handle to the waiter thread.
 #[derive(Debug)]
@@ -35,11 +54,12 @@ impl DurabilityWaiter {
                     let ticket = group
                         .iter()
                         .fold(SyncTicket::default(), |t, (o, _)| t.merge(*o));
-                    let ok = weak
-                        .upgrade()
-                        .is_some_and(|s| s.db.engine.wait_durable(ticket).is_ok());
+                    let outcome = match weak.upgrade() {
+                        Some(s) => s.db.engine.wait_durable(ticket).map_err(failure_text),
+                        None => Err(None),
+                    };
                     for (_, done) in group {
-                        let _ = done.send(ok);
+                        let _ = done.send(outcome.clone());
                     }
                 }
             })?;
@@ -48,15 +68,35 @@ impl DurabilityWaiter {
         })
     }
 
-    /// Resolves once the writes behind `ticket` are durable: true, or
-    /// false if they cannot be (a failed fsync).
-    pub async fn wait(&self, ticket: SyncTicket) -> bool {
+    /// Resolves once the writes behind `ticket` are durable.
+    ///
+    /// # Errors
+    /// `engine::Error::Poisoned` when they cannot be (a failed fsync), or
+    /// `Closed` when the engine is gone.
+    pub async fn wait(&self, ticket: SyncTicket) -> Result<(), engine::Error> {
         let (done, rx) = oneshot::channel();
         let sent = self
             .tx
             .lock()
             .map(|tx| tx.send((ticket, done)).is_ok())
             .unwrap_or(false);
-        sent && rx.await.unwrap_or(false)
+        if !sent {
+            return Err(engine::Error::Closed);
+        }
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Some(why))) => Err(engine::Error::Poisoned(why)),
+            Ok(Err(None)) | Err(_) => Err(engine::Error::Closed),
+        }
+    }
+}
+
+/// What a failed wait tells every waiter: the poison's own text, so all
+/// of them get the same error as the writer.
+fn failure_text(e: engine::Error) -> Option<String> {
+    match e {
+        engine::Error::Closed => None,
+        engine::Error::Poisoned(why) => Some(why),
+        other => Some(other.to_string()),
     }
 }

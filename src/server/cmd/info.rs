@@ -150,12 +150,23 @@ fn section(out: &mut String, name: &str, ctx: &Ctx<'_>, now_ms: u64) {
             // The engine is fully open before the server accepts anyone.
             field(out, "loading", 0);
             field(out, "async_loading", 0);
+            // Slowpoke never forks: the fork figures stay 0.
+            field(out, "current_cow_peak", 0);
+            field(out, "current_cow_size", 0);
+            field(out, "current_cow_size_age", 0);
+            field(out, "current_fork_perc", "0.00");
+            field(out, "current_save_keys_processed", 0);
+            field(out, "current_save_keys_total", 0);
             field(out, "rdb_changes_since_last_save", 0);
             field(out, "rdb_bgsave_in_progress", 0);
             field(out, "rdb_last_save_time", last_save_secs(server, now_ms));
             field(out, "rdb_last_bgsave_status", "ok");
             field(out, "rdb_last_bgsave_time_sec", -1);
             field(out, "rdb_current_bgsave_time_sec", -1);
+            field(out, "rdb_saves", 0);
+            field(out, "rdb_last_cow_size", 0);
+            field(out, "rdb_last_load_keys_expired", 0);
+            field(out, "rdb_last_load_keys_loaded", 0);
             field(out, "aof_enabled", 1);
             field(out, "aof_rewrite_in_progress", st.compaction_running as u8);
             field(out, "aof_rewrite_scheduled", 0);
@@ -163,12 +174,22 @@ fn section(out: &mut String, name: &str, ctx: &Ctx<'_>, now_ms: u64) {
             field(out, "aof_current_rewrite_time_sec", -1);
             field(out, "aof_last_bgrewrite_status", "ok");
             field(out, "aof_rewrites", st.compactions);
+            field(out, "aof_rewrites_consecutive_failures", 0);
             let ok = if st.write_failure.is_some() {
                 "err"
             } else {
                 "ok"
             };
             field(out, "aof_last_write_status", ok);
+            field(out, "aof_last_cow_size", 0);
+            field(out, "module_fork_in_progress", 0);
+            field(out, "module_fork_last_cow_size", 0);
+            field(out, "aof_current_size", st.disk_bytes);
+            field(out, "aof_base_size", 0);
+            field(out, "aof_pending_rewrite", 0);
+            field(out, "aof_buffer_length", 0);
+            field(out, "aof_pending_bio_fsync", 0);
+            field(out, "aof_delayed_fsync", 0);
             field(out, "appendfsync", ctx.ks.engine().fsync_policy().name());
             field(out, "slowpoke_data_files", st.data_files);
             field(out, "slowpoke_active_file", st.active_file);

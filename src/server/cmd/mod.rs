@@ -22,6 +22,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 
 use crate::server::db::{Keyspace, ReadView};
+use crate::server::durability::hold_until_durable;
 use crate::server::error::CommandError;
 use crate::server::reply::Reply;
 use crate::server::state::{ConnState, ServerState};
@@ -306,6 +307,8 @@ pub fn execute_pipeline(
         match result {
             Ok((group_replies, ticket)) => {
                 conn.pending_sync = conn.pending_sync.merge(ticket);
+                // INCR, APPEND... reveal what other clients wrote before.
+                hold_until_durable(&server.db.engine, &mut conn.pending_sync);
                 replies.extend(group_replies);
             }
             Err(e) => {
@@ -340,7 +343,10 @@ fn reject(conn: &mut ConnState, spec: &CommandSpec, err: CommandError) -> Reply 
     err.into()
 }
 
-/// Runs a command that has passed the checks (also used by EXEC).
+/// Runs a command that has passed the checks (also used by EXEC). The
+/// reply of a command that reads or writes keys waits (under `always`)
+/// until every write it could reveal is durable; INFO, PING, CONFIG and
+/// the like do not, so they keep answering after a failed fsync.
 pub fn run(
     server: &Arc<ServerState>,
     conn: &mut ConnState,
@@ -371,6 +377,9 @@ pub fn run(
         };
         (spec.handler)(&mut ctx, argv)
     };
+    if spec.has(flags::READONLY | flags::WRITE) {
+        hold_until_durable(&server.db.engine, &mut conn.pending_sync);
+    }
     match result {
         Ok(reply) => reply,
         Err(e) => {

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{lookup, CommandSpec, Ctx};
 use crate::server::db::TxnView;
+use crate::server::durability::hold_until_durable;
 use crate::server::error::CommandError;
 use crate::server::reply::Reply;
 use crate::server::state::MultiState;
@@ -177,5 +178,6 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CommandError> {
         }
     })?;
     conn.pending_sync = conn.pending_sync.merge(ticket);
+    hold_until_durable(&server.db.engine, &mut conn.pending_sync);
     Ok(reply)
 }
