@@ -24,8 +24,9 @@ pub mod keydir;
 pub mod record;
 pub mod recovery;
 pub mod scan;
+mod txn;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -48,6 +49,7 @@ pub use index::Location;
 pub use keydir::FileUsage;
 use keydir::{Keydir, RecordRef};
 pub use recovery::{check_dir, CheckReport, Damage, RecoveryReport};
+pub use txn::Txn;
 
 /// How to open a store.
 #[derive(Debug, Clone)]
@@ -496,16 +498,9 @@ impl Engine {
             return Err(Error::Closed);
         }
         let writer = mutex(&self.shared.writer);
-        let mut txn = Txn {
-            shared: &self.shared,
-            now: self.now_ms(),
-            batch: Batch::default(),
-            overlay: BTreeMap::new(),
-            cleared: false,
-            written: Vec::new(),
-        };
+        let mut txn = Txn::new(&self.shared, self.now_ms());
         let out = f(&mut txn)?;
-        let seq = self.shared.commit(writer, &mut txn.batch)?;
+        let seq = self.shared.commit(writer, txn.batch_mut())?;
         let ticket = match seq {
             Some(seq) if self.shared.policy.get() == FsyncPolicy::Always => SyncTicket(Some(seq)),
             _ => SyncTicket(None),
@@ -1066,143 +1061,5 @@ impl Shared {
         self.expired_keys
             .fetch_add(removed as u64, Ordering::Relaxed);
         (removed, next)
-    }
-}
-
-/// What a transaction has written but not yet committed, per key.
-#[derive(Debug, Clone, Copy)]
-enum Pending {
-    /// A put whose record starts at this offset of the batch.
-    Put {
-        at: usize,
-        value_len: u32,
-        expires_at: u64,
-    },
-    Deleted,
-}
-
-/// An open transaction: reads see the store plus the transaction's own
-/// writes; writes are encoded into one batch appended at commit.
-#[derive(Debug)]
-pub struct Txn<'a> {
-    shared: &'a Shared,
-    now: u64,
-    batch: Batch,
-    overlay: BTreeMap<Vec<u8>, Pending>,
-    cleared: bool,
-    written: Vec<Vec<u8>>,
-}
-
-impl Txn<'_> {
-    /// "Now" for this transaction (one instant for all its commands).
-    pub fn now_ms(&self) -> u64 {
-        self.now
-    }
-
-    /// The live location of `key` as this transaction sees it (for a key
-    /// written in this transaction, `file` is `u32::MAX`).
-    pub fn meta(&self, key: &[u8]) -> Option<Location> {
-        match self.overlay.get(key) {
-            Some(Pending::Deleted) => None,
-            Some(&Pending::Put {
-                at,
-                value_len,
-                expires_at,
-            }) => (expires_at == 0 || expires_at > self.now).then_some(Location {
-                file: u32::MAX,
-                offset: at as u32,
-                value_len,
-                expires_at,
-            }),
-            None if self.cleared => None,
-            None => {
-                let loc = read_lock(&self.shared.keydir).index.get(key)?;
-                (!expiry::is_expired(&loc, self.now)).then_some(loc)
-            }
-        }
-    }
-
-    /// The value of `key` as this transaction sees it.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        Ok(self.get_with_meta(key)?.map(|(v, _)| v))
-    }
-
-    /// The value and location of `key` as this transaction sees it.
-    pub fn get_with_meta(&self, key: &[u8]) -> Result<Option<(Bytes, Location)>> {
-        let Some(loc) = self.meta(key) else {
-            return Ok(None);
-        };
-        if loc.file == u32::MAX {
-            let start = loc.offset as usize + REC_HEADER_LEN + key.len();
-            let value =
-                Bytes::copy_from_slice(&self.batch.bytes()[start..start + loc.value_len as usize]);
-            return Ok(Some((value, loc)));
-        }
-        self.shared.read_value(key, &loc, self.now)
-    }
-
-    /// True when `key` is live.
-    pub fn contains(&self, key: &[u8]) -> bool {
-        self.meta(key).is_some()
-    }
-
-    /// Stores `value` under `key` (see `Engine::put`).
-    pub fn put(&mut self, key: &[u8], value: &[u8], expires_at: Option<u64>) -> Result<()> {
-        check_lengths(key, value)?;
-        let expires_at = expires_at.unwrap_or(0).max(u64::from(expires_at.is_some()));
-        let at = self.batch.push(0, expires_at, key, value);
-        let pending = if expires_at != 0 && expires_at <= self.now {
-            Pending::Deleted
-        } else {
-            Pending::Put {
-                at,
-                value_len: value.len() as u32,
-                expires_at,
-            }
-        };
-        self.overlay.insert(key.to_vec(), pending);
-        self.written.push(key.to_vec());
-        Ok(())
-    }
-
-    /// Deletes `key`; true if it was live. Writes a tombstone only then.
-    pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
-        check_lengths(key, b"")?;
-        let live = self.contains(key);
-        // A key that exists in the index but has expired still gets a
-        // tombstone, so no older version can come back on recovery.
-        let in_index = !self.cleared && read_lock(&self.shared.keydir).index.get(key).is_some();
-        if live || in_index || self.overlay.contains_key(key) {
-            self.batch.push(FLAG_TOMBSTONE, 0, key, b"");
-            self.overlay.insert(key.to_vec(), Pending::Deleted);
-            self.written.push(key.to_vec());
-        }
-        Ok(live)
-    }
-
-    /// Sets or clears the expiry of a live key; false if absent.
-    pub fn set_expiry(&mut self, key: &[u8], expires_at: Option<u64>) -> Result<bool> {
-        let Some(value) = self.get(key)? else {
-            return Ok(false);
-        };
-        if expires_at.is_some_and(|e| e <= self.now) {
-            self.delete(key)?;
-        } else {
-            self.put(key, &value, expires_at)?;
-        }
-        Ok(true)
-    }
-
-    /// Deletes every key (FLUSHALL inside MULTI). Disk space comes back at
-    /// the next compaction; `Engine::clear` frees it at once.
-    pub fn clear_all(&mut self) {
-        self.batch.push(FLAG_CLEAR_ALL, 0, b"", b"");
-        self.overlay.clear();
-        self.cleared = true;
-    }
-
-    /// Keys this transaction wrote, in order (with repeats).
-    pub fn written_keys(&self) -> &[Vec<u8>] {
-        &self.written
     }
 }
